@@ -206,7 +206,7 @@ export interface ProblemRepository {
 }
 
 /** Rows of the records file after validation, keyed by natural keys (SPEC §8). */
-export interface CustomerRecord extends Omit<Customer, 'id'> {}
+export type CustomerRecord = Omit<Customer, 'id'>;
 export interface PersonRecord extends Omit<Person, 'id' | 'customerId'> {
   /** Customer name; null for staff. */
   customer: string | null;
@@ -214,7 +214,7 @@ export interface PersonRecord extends Omit<Person, 'id' | 'customerId'> {
 export interface DeviceRecord extends Omit<Device, 'id' | 'customerId'> {
   customer: string;
 }
-export interface ReleaseRecord extends Omit<Release, 'id'> {}
+export type ReleaseRecord = Omit<Release, 'id'>;
 export type WindowRecord =
   | { kind: 'maintenance'; start: Date; end: Date; reason: string }
   | { kind: 'upgrade'; cron: string; timezone: string; durationMinutes: number; customer: string | null };
