@@ -1,0 +1,79 @@
+/**
+ * How a command is declared once and served everywhere: its arguments, the permission it needs,
+ * whether it changes anything, and `run`, which returns a platform-neutral Reply.
+ */
+import type { Action as Permission } from '../domain/roles.js';
+import type { Channel, Person } from '../domain/types.js';
+import type { Clock, Store } from '../ports.js';
+import type { ArgSpecs, ParsedArgs } from './args.js';
+import type { Reply } from './reply.js';
+
+/** Who is invoking, as the platform proved it (never text the user typed). */
+export type Identity =
+  | { kind: 'slack'; userId: string }
+  | { kind: 'discord'; userId: string }
+  | { kind: 'email'; address: string };
+
+/** One command invocation from any adapter. */
+export interface Invocation {
+  /** Correlates logs with what the user saw. */
+  id: string;
+  via: Channel;
+  identity: Identity;
+  /** The command as typed, e.g. "/upgrade status UPG-000001" (the leading slash is optional). */
+  text: string;
+}
+
+/** The minimal logger the core needs (pino's Logger satisfies it). */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Settings the use cases read. */
+export interface ServiceSettings {
+  /** Where "feedback and problems" mail goes, shown to customers [003]. */
+  supportEmail: string;
+}
+
+/** Everything a command or service needs, injected once at the composition root. */
+export interface Deps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  settings: ServiceSettings;
+}
+
+/** What `run` receives besides its arguments. */
+export interface CommandContext {
+  invocation: Invocation;
+  person: Person;
+  deps: Deps;
+  now: Date;
+}
+
+export type CommandGroup = 'upgrade' | 'upgrade-admin';
+
+export interface CommandDefinition<S extends ArgSpecs = ArgSpecs> {
+  group: CommandGroup;
+  /** One or two words after the group, e.g. "request" or "maintenance add". */
+  name: string;
+  description: string;
+  usage: string;
+  example: string;
+  args: S;
+  /** Checked before `run` with the person's roles; finer checks (per customer) happen in services. */
+  permission: Permission;
+  /** True when the command changes state (adapters may ask for confirmation or retry carefully). */
+  sideEffects: boolean;
+  run(ctx: CommandContext, args: ParsedArgs<S>): Promise<Reply>;
+}
+
+/** Declares a command; the identity function that gives `run` typed arguments. */
+export function defineCommand<S extends ArgSpecs>(def: CommandDefinition<S>): CommandDefinition<S> {
+  return def;
+}
+
+/** A command with its argument types erased, as stored in the registry. */
+export type AnyCommand = CommandDefinition<ArgSpecs>;

@@ -1,0 +1,146 @@
+/**
+ * Use case: file a single-device upgrade request. Every rule of SPEC §3 is checked against the
+ * records; a request with errors is kept as `rejected` with its findings, otherwise it waits for
+ * an authorized representative's consent. A command that cannot be read creates nothing.
+ */
+import type { Deps } from '../core/command.js';
+import { ok } from '../domain/result.js';
+import type { Result } from '../domain/result.js';
+import { parseWhen } from '../domain/time.js';
+import { hasErrors, validateItem, validateRequestLevel } from '../domain/validation.js';
+import type { Channel, Device, Finding, Person, Release } from '../domain/types.js';
+import type { Repositories } from '../ports.js';
+import { customerFor, draftBase, mayFile, storeNewRequest } from './intake.js';
+import type { RequestView } from './request-view.js';
+
+/** The `/upgrade request` form, as typed or filled in. */
+export interface RequestInput {
+  device: string;
+  version: string;
+  when: string;
+  mac?: string;
+  ip?: string;
+  serial?: string;
+  company?: string;
+  phone?: string;
+  email?: string;
+  note?: string;
+  forced: boolean;
+  redeploy: boolean;
+  notifyPartner: boolean;
+  notifyCustomer: boolean;
+  /** File a jump of more than two major versions as consecutive steps [002]. */
+  steps: boolean;
+}
+
+/** Maximum downtime of a sequence of steps of one product, with the [003] default for unknown releases. */
+export async function stepsDowntime(tx: Repositories, product: string, steps: string[]): Promise<[number, number]> {
+  let min = 0;
+  let max = 0;
+  for (const version of steps) {
+    const release = await tx.releases.find(product, version);
+    const [a, b] = release?.downtimeMinutes ?? [30, 60];
+    min += a;
+    max += b;
+  }
+  return [min, max];
+}
+
+/** Files the request; an unreadable time or a customer that cannot be determined creates nothing. */
+export async function fileRequest(
+  deps: Deps,
+  person: Person,
+  input: RequestInput,
+  via: Channel,
+  invocationId: string,
+): Promise<Result<RequestView>> {
+  const now = deps.clock.now();
+  return deps.store.transaction(async (tx) => {
+    const customer = await customerFor(tx, person, input.company);
+    if (!customer.ok) return customer;
+    const allowed = mayFile(person, customer.value);
+    if (!allowed.ok) return allowed;
+    const when = parseWhen(input.when, customer.value.timezone, now);
+    if (!when.ok) return when;
+
+    const device = await tx.devices.findForCustomer(customer.value.id, input.device.trim());
+    let release: Release | null = null;
+    let available: string[] = [];
+    let openRef: string | null = null;
+    let groupMembers: Device[] = [];
+    if (device) {
+      release = await tx.releases.find(device.product, input.version.trim());
+      available = (await tx.releases.forProduct(device.product)).map((r) => r.version);
+      openRef = (await tx.requests.openForDevices([device.id])).get(device.id) ?? null;
+      if (device.loadBalancerGroup) {
+        groupMembers = (await tx.devices.inGroup(customer.value.id, device.loadBalancerGroup)).filter(
+          (d) => d.id !== device.id,
+        );
+      }
+    }
+    const item = validateItem({
+      device,
+      deviceQuery: input.device,
+      given: { mac: input.mac ?? null, ip: input.ip ?? null, serial: input.serial ?? null },
+      release,
+      targetVersion: input.version.trim(),
+      availableVersions: available,
+      allowSteps: input.steps,
+      openRequestRef: openRef,
+      groupMembers,
+      requestedDeviceIds: device ? [device.id] : [],
+    });
+    const steps = item.findings.some((f) => f.severity === 'error') ? [input.version.trim()] : item.steps;
+    const [, maxDowntime] = device ? await stepsDowntime(tx, device.product, steps) : [30, 60];
+    const schedule = { mode: when.value.mode, at: when.value.mode === 'at' ? when.value.at : null };
+    const requestFindings = validateRequestLevel({
+      requesterKnown: true,
+      customer: customer.value,
+      form: { company: input.company ?? null, email: input.email ?? null, phone: input.phone ?? null },
+      requesterContact: { email: person.email, phone: person.phone },
+      schedule: { mode: schedule.mode, at: schedule.mode === 'now' ? now : schedule.at },
+      downtimeMaxMinutes: maxDowntime,
+      maintenance: await tx.windows.maintenance(),
+      lowTraffic: customer.value.lowTraffic,
+      timezone: customer.value.timezone,
+      now,
+      hasManagerPassword: false,
+    });
+    // A staff member filing for a customer names the company to choose it, not to prove it.
+    const checked: Finding[] =
+      person.customerId === null ? requestFindings.filter((f) => f.field !== 'company') : requestFindings;
+    const rejected = hasErrors([...checked, ...item.findings]);
+    const view = await storeNewRequest(
+      deps,
+      tx,
+      {
+        ...draftBase(person, customer.value, via, now, input.email),
+        status: rejected ? 'rejected' : 'awaiting_consent',
+        targetVersion: input.version.trim(),
+        schedule,
+        options: {
+          forced: input.forced,
+          redeploy: input.redeploy,
+          notifyPartner: input.notifyPartner,
+          notifyCustomer: input.notifyCustomer,
+        },
+        note: input.note?.trim() || null,
+        bulk: false,
+        findings: device ? checked : [...checked, ...item.findings],
+        items: device
+          ? steps.map((target, i) => ({
+              deviceId: device.id,
+              deviceName: device.name,
+              seq: i,
+              fromVersion: i === 0 ? device.version : (steps[i - 1] as string),
+              targetVersion: target,
+              findings: i === 0 ? item.findings : [],
+            }))
+          : [],
+      },
+      person,
+      invocationId,
+    );
+    return ok(view);
+  });
+}

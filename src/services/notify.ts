@@ -1,0 +1,98 @@
+/**
+ * Turns "tell these people about this request" into outbox rows, one per destination, each with a
+ * dedupe key (request, kind, destination) so a notice is stored, and so sent, at most once.
+ */
+import type { Reply } from '../core/reply.js';
+import type { UpgradeRequest } from '../domain/types.js';
+import type { NoticeKind, Repositories } from '../ports.js';
+
+/** Who should hear about it. */
+export type Audience =
+  | 'requester'
+  | 'ops'
+  | 'customer_channels'
+  | 'representatives'
+  | 'partner'
+  | 'customer_contact'
+  | 'contact_email';
+
+export interface Notice {
+  request: UpgradeRequest;
+  kind: NoticeKind;
+  reply: Reply;
+  audiences: readonly Audience[];
+  at: Date;
+  /** Distinguishes repeated notices of one kind, e.g. "t-24h" for downtime notices. */
+  key?: string;
+}
+
+/** Destinations of a notice, without duplicates, in a stable order. */
+export async function destinationsFor(tx: Repositories, notice: Notice): Promise<string[]> {
+  const { request } = notice;
+  const out = new Set<string>();
+  const customer = await tx.customers.byId(request.customerId);
+  for (const audience of notice.audiences) {
+    switch (audience) {
+      case 'requester':
+        out.add(`person:${request.requesterId}`);
+        break;
+      case 'ops':
+        out.add('ops');
+        break;
+      case 'customer_channels':
+        if (customer?.slackChannel) out.add(`slack:${customer.slackChannel}`);
+        if (customer?.discordChannel) out.add(`discord:${customer.discordChannel}`);
+        if (customer && !customer.slackChannel && !customer.discordChannel) out.add(`email:${customer.email}`);
+        break;
+      case 'representatives': {
+        const people = await tx.people.list({ customerId: request.customerId, role: 'authorized_representative' });
+        for (const p of people) out.add(`person:${p.id}`);
+        break;
+      }
+      case 'partner': {
+        if (!customer?.partner) break;
+        const admins = await tx.people.list({ customerId: null, role: 'partner_admin' });
+        for (const p of admins) {
+          if (p.partner && p.partner.toLowerCase() === customer.partner.toLowerCase()) out.add(`email:${p.email}`);
+        }
+        break;
+      }
+      case 'customer_contact':
+        if (customer) {
+          out.add(`email:${customer.email.toLowerCase()}`);
+          for (const e of customer.notifyEmails) out.add(`email:${e.toLowerCase()}`);
+        }
+        break;
+      case 'contact_email':
+        out.add(`email:${request.contactEmail.toLowerCase()}`);
+        break;
+    }
+  }
+  return [...out];
+}
+
+/** Stores the notice in the outbox for every destination; returns how many rows were new. */
+export async function notify(tx: Repositories, notice: Notice): Promise<number> {
+  let stored = 0;
+  for (const destination of await destinationsFor(tx, notice)) {
+    const key = [notice.request.ref, notice.kind, notice.key, destination].filter(Boolean).join(':');
+    const fresh = await tx.outbox.enqueue({
+      dedupeKey: key,
+      requestId: notice.request.id,
+      kind: notice.kind,
+      destination,
+      payload: notice.reply,
+      createdAt: notice.at,
+    });
+    if (fresh) stored++;
+  }
+  return stored;
+}
+
+/** Audiences for the [001] e-mail options of a request. */
+export function optionAudiences(request: UpgradeRequest): Audience[] {
+  const extra: Audience[] = [];
+  if (request.options.notifyPartner) extra.push('partner');
+  if (request.options.notifyCustomer) extra.push('customer_contact');
+  return extra;
+}
