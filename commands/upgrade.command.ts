@@ -155,6 +155,12 @@ export const statusCommand = defineCommand({
   },
 });
 
+/** "edge-01", or "12 devices" (steps of one device count once). */
+function deviceSummary(items: readonly { deviceId: number; deviceName: string }[]): string {
+  const names = [...new Set(items.map((i) => i.deviceName))];
+  return names.length === 1 ? (names[0] as string) : `${names.length} devices`;
+}
+
 async function listReply(ctx: CommandContext, scope: 'open' | 'all'): Promise<Reply> {
   const rows = await listRequests(ctx.deps, ctx.person, scope);
   const tz = ctx.person.customerId !== null ? ((await ctx.deps.store.customers.byId(ctx.person.customerId))?.timezone ?? 'UTC') : 'UTC';
@@ -166,7 +172,7 @@ async function listReply(ctx: CommandContext, scope: 'open' | 'all'): Promise<Re
         request.ref,
         request.status.replace(/_/g, ' '),
         customer,
-        request.items.length === 1 ? (request.items[0]?.deviceName ?? '') : `${request.items.length} devices`,
+        deviceSummary(request.items),
         request.targetVersion,
         describeSchedule(request, tz),
       ]),

@@ -3,6 +3,7 @@
  * one-paragraph message and a non-zero exit code, never a stack trace.
  */
 import { parseArgs } from 'node:util';
+import type { Readable, Writable } from 'node:stream';
 import { runConsole } from './adapters/console/console-adapter.js';
 import { createProgressBar } from './adapters/console/progress.js';
 import { ConfigError, loadConfig, loadDotEnv } from './config.js';
@@ -172,12 +173,18 @@ async function consoleCommand(
     return 2;
   }
   return withApp(config, async (app) => {
+    if ((await app.deps.store.customers.count()) === 0) {
+      io.stderr.write(
+        `The database (${describeDb(config)}) has no records yet: run "upgrade-desk start" once to load the demo records, or "upgrade-desk import FILE".\n`,
+      );
+      return 2;
+    }
     const code = await runConsole({
       deps: app.deps,
       registry: app.registry,
       email,
-      input: io.stdin as NodeJS.ReadableStream as import('node:stream').Readable,
-      output: io.stdout as import('node:stream').Writable,
+      input: io.stdin as Readable,
+      output: io.stdout as Writable,
       interactive: !!io.stdin.isTTY && !!(process.stdout as { isTTY?: boolean }).isTTY,
       newInvocationId,
     });

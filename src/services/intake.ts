@@ -7,7 +7,7 @@ import type { Deps } from '../core/command.js';
 import { authorize } from '../domain/roles.js';
 import { fail, ok } from '../domain/result.js';
 import type { Result } from '../domain/result.js';
-import type { Channel, Customer, Person, UpgradeRequest } from '../domain/types.js';
+import type { Channel, Customer, Person } from '../domain/types.js';
 import type { NewRequest, Repositories } from '../ports.js';
 import { notify } from './notify.js';
 import { consentActions, describeRequest, loadView } from './request-view.js';

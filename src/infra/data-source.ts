@@ -1,0 +1,127 @@
+/**
+ * The TypeORM data source: SQLite (better-sqlite3, WAL) by default, PostgreSQL when given a
+ * postgres:// URL. Entities and migrations are listed explicitly; nothing is synchronized.
+ */
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DataSource } from 'typeorm';
+import type { DataSourceOptions } from 'typeorm';
+import { ApprovalEntity } from '../../entities/approval.entity.js';
+import { AuditEventEntity } from '../../entities/audit-event.entity.js';
+import { CustomerEntity } from '../../entities/customer.entity.js';
+import { DeviceEntity } from '../../entities/device.entity.js';
+import { OutboxMessageEntity } from '../../entities/outbox-message.entity.js';
+import { PersonEntity } from '../../entities/person.entity.js';
+import { ProblemReportEntity } from '../../entities/problem-report.entity.js';
+import { ReleaseEntity } from '../../entities/release.entity.js';
+import { RequestItemEntity } from '../../entities/request-item.entity.js';
+import { RunEventEntity } from '../../entities/run-event.entity.js';
+import { RunEntity } from '../../entities/run.entity.js';
+import { SecretEntity } from '../../entities/secret.entity.js';
+import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
+import { WindowEntity } from '../../entities/window.entity.js';
+import { InitialSchema1763726400000 } from '../../migrations/1763726400000-initial-schema.js';
+
+/** Every entity class, listed explicitly. */
+export const ENTITIES = [
+  CustomerEntity,
+  PersonEntity,
+  DeviceEntity,
+  ReleaseEntity,
+  WindowEntity,
+  UpgradeRequestEntity,
+  RequestItemEntity,
+  ApprovalEntity,
+  RunEntity,
+  RunEventEntity,
+  AuditEventEntity,
+  OutboxMessageEntity,
+  SecretEntity,
+  ProblemReportEntity,
+];
+
+/** Every migration class, oldest first. */
+export const MIGRATIONS = [InitialSchema1763726400000];
+
+/** The SQLite file used when neither a URL nor a path is given. */
+export const DEFAULT_SQLITE_PATH = 'data/upgrade-desk.sqlite';
+
+/** How long SQLite waits on a locked database before failing with SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+export interface CreateDataSourceOptions {
+  /** postgres://… (or postgresql://…) for PostgreSQL; sqlite:PATH / file:PATH also accepted; undefined for SQLite. */
+  url?: string;
+  /** SQLite database file; default data/upgrade-desk.sqlite. Its directory is created if missing. */
+  sqlitePath?: string;
+  logging?: boolean;
+}
+
+/**
+ * A DataSource that stores points in time as `timestamptz` on PostgreSQL. Entities declare times
+ * as `Date` (→ `datetime` on SQLite, which cannot take `timestamptz`); after the metadata is built
+ * and validated those columns are switched to `timestamptz`, matching the migrations.
+ */
+class UpgradeDeskDataSource extends DataSource {
+  protected override async buildMetadatas(): Promise<void> {
+    await super.buildMetadatas();
+    if (this.options.type !== 'postgres') return;
+    for (const metadata of this.entityMetadatas) {
+      for (const column of metadata.columns) {
+        if (column.type === Date) column.type = 'timestamptz';
+      }
+    }
+  }
+}
+
+/** Which database a URL (or its absence) designates. */
+export function describeDatabase(opts: CreateDataSourceOptions): { kind: 'postgres'; url: string } | { kind: 'sqlite'; path: string } {
+  const url = opts.url?.trim();
+  if (url) {
+    if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url };
+    const file = /^(?:sqlite|file):(.+)$/i.exec(url);
+    if (file?.[1]) return { kind: 'sqlite', path: file[1].replace(/^\/\/(?=\/)/, '') };
+    throw new Error(`DATABASE_URL must be postgres://… (PostgreSQL) or sqlite:PATH / unset (SQLite); got "${url.slice(0, 40)}"`);
+  }
+  return { kind: 'sqlite', path: opts.sqlitePath ?? DEFAULT_SQLITE_PATH };
+}
+
+/** Builds (does not connect) the data source; call `initialize()` and then `runMigrations()`. */
+export function createDataSource(opts: CreateDataSourceOptions = {}): DataSource {
+  const target = describeDatabase(opts);
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: false,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: opts.logging ?? false,
+  } as const;
+  let options: DataSourceOptions;
+  if (target.kind === 'postgres') {
+    options = { ...common, type: 'postgres', url: target.url };
+  } else {
+    const file = target.path === ':memory:' ? target.path : path.resolve(target.path);
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    options = {
+      ...common,
+      type: 'better-sqlite3',
+      database: file,
+      enableWAL: true,
+      timeout: SQLITE_BUSY_TIMEOUT_MS,
+      prepareDatabase: (db: { pragma(source: string): unknown }) => {
+        db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+        // WAL + NORMAL: durable across application crashes, far fewer fsyncs than FULL.
+        db.pragma('synchronous = NORMAL');
+      },
+    };
+  }
+  return new UpgradeDeskDataSource(options);
+}
+
+/** Applies pending migrations (each in its own transaction); returns the names of those applied. */
+export async function runMigrations(ds: DataSource): Promise<string[]> {
+  const applied = await ds.runMigrations({ transaction: 'each' });
+  return applied.map((m) => m.name);
+}

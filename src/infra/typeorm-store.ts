@@ -1,0 +1,643 @@
+/**
+ * The Store (src/ports.ts) over TypeORM, on SQLite or PostgreSQL. Repositories map entities to
+ * domain types; `transaction` binds them to one database transaction. On SQLite (one shared
+ * connection) every top-level call and transaction is serialized so that nothing runs inside
+ * someone else's transaction; calls made inside a transaction join it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
+import { ApprovalEntity } from '../../entities/approval.entity.js';
+import { AuditEventEntity } from '../../entities/audit-event.entity.js';
+import { CustomerEntity } from '../../entities/customer.entity.js';
+import { DeviceEntity } from '../../entities/device.entity.js';
+import { OutboxMessageEntity } from '../../entities/outbox-message.entity.js';
+import { PersonEntity } from '../../entities/person.entity.js';
+import { ProblemReportEntity } from '../../entities/problem-report.entity.js';
+import { ReleaseEntity } from '../../entities/release.entity.js';
+import { RequestItemEntity } from '../../entities/request-item.entity.js';
+import { RunEventEntity } from '../../entities/run-event.entity.js';
+import { RunEntity } from '../../entities/run.entity.js';
+import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
+import { WindowEntity } from '../../entities/window.entity.js';
+import { OPEN_REQUEST_STATUSES, formatRef, parseRef } from '../domain/types.js';
+import type { UpgradeRequest } from '../domain/types.js';
+import { ConcurrentChangeError } from '../ports.js';
+import type {
+  AuditRepository,
+  CustomerRepository,
+  DeviceRepository,
+  OutboxRepository,
+  PersonRepository,
+  ProblemRepository,
+  RecordsRepository,
+  ReleaseRepository,
+  Repositories,
+  RequestRepository,
+  RunRepository,
+  Store,
+  WindowRepository,
+} from '../ports.js';
+import { createDataSource, runMigrations } from './data-source.js';
+import type { CreateDataSourceOptions } from './data-source.js';
+import {
+  copyDate,
+  toApproval,
+  toAuditEvent,
+  toCustomer,
+  toDevice,
+  toMaintenance,
+  toOutboxMessage,
+  toPerson,
+  toProblemReport,
+  toRelease,
+  toRequest,
+  toRequestItem,
+  toRunEvent,
+  toRun,
+  toSlot,
+} from './entity-mappers.js';
+import { Mutex } from './mutex.js';
+import { chunks, upsertRecords } from './records-upsert.js';
+
+/** Ids per `IN (…)` list. */
+const ID_CHUNK = 500;
+/** Rows per multi-row insert of request items (8 columns each). */
+const ITEM_CHUNK = 500;
+
+async function insertOne<E extends ObjectLiteral>(
+  m: EntityManager,
+  entity: EntityTarget<E>,
+  values: QueryDeepPartialEntity<E>,
+): Promise<number> {
+  const result = await m.createQueryBuilder().insert().into(entity).values(values).execute();
+  const id = (result.identifiers[0] as { id?: unknown } | undefined)?.id;
+  if (typeof id !== 'number') throw new Error('insert returned no id');
+  return id;
+}
+
+async function whereIdIn<E extends ObjectLiteral>(
+  m: EntityManager,
+  entity: EntityTarget<E>,
+  column: string,
+  ids: readonly number[],
+): Promise<E[]> {
+  const out: E[] = [];
+  for (const part of chunks([...new Set(ids)], ID_CHUNK)) {
+    out.push(...(await m.createQueryBuilder(entity, 'e').where(`e.${column} IN (:...ids)`, { ids: part }).getMany()));
+  }
+  return out;
+}
+
+/** Loads items (with runs) and approvals for request rows, keeping the rows' order. */
+async function hydrateRequests(m: EntityManager, rows: UpgradeRequestEntity[]): Promise<UpgradeRequest[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  const items = await whereIdIn(m, RequestItemEntity, 'requestId', ids);
+  const runs: RunEntity[] = [];
+  for (const part of chunks(ids, ID_CHUNK)) {
+    runs.push(
+      ...(await m
+        .createQueryBuilder(RunEntity, 'run')
+        .innerJoin(RequestItemEntity, 'item', 'item.id = run.requestItemId')
+        .where('item.requestId IN (:...ids)', { ids: part })
+        .getMany()),
+    );
+  }
+  const approvals = await whereIdIn(m, ApprovalEntity, 'requestId', ids);
+  const runByItem = new Map(runs.map((r) => [r.requestItemId, r]));
+  items.sort((a, b) => a.requestId - b.requestId || a.seq - b.seq || a.id - b.id);
+  approvals.sort((a, b) => a.id - b.id);
+  return rows.map((row) =>
+    toRequest(
+      row,
+      items.filter((i) => i.requestId === row.id).map((i) => toRequestItem(i, runByItem.get(i.id) ?? null)),
+      approvals.filter((a) => a.requestId === row.id).map(toApproval),
+    ),
+  );
+}
+
+async function requestById(m: EntityManager, id: number): Promise<UpgradeRequest | null> {
+  const row = await m.findOne(UpgradeRequestEntity, { where: { id } });
+  if (!row) return null;
+  const [request] = await hydrateRequests(m, [row]);
+  return request ?? null;
+}
+
+/** Repositories bound to one EntityManager (the data source's, or a transaction's). */
+export function repositoriesFor(m: EntityManager): Repositories {
+  const customers: CustomerRepository = {
+    async byId(id) {
+      const e = await m.findOne(CustomerEntity, { where: { id } });
+      return e ? toCustomer(e) : null;
+    },
+    async byName(name) {
+      const e = await m
+        .createQueryBuilder(CustomerEntity, 'c')
+        .where('LOWER(c.name) = :name', { name: name.trim().toLowerCase() })
+        .orderBy('c.id', 'ASC')
+        .getOne();
+      return e ? toCustomer(e) : null;
+    },
+    async list() {
+      return (await m.find(CustomerEntity, { order: { id: 'ASC' } })).map(toCustomer);
+    },
+    async count() {
+      return m.count(CustomerEntity);
+    },
+  };
+
+  const people: PersonRepository = {
+    async byId(id) {
+      const e = await m.findOne(PersonEntity, { where: { id } });
+      return e ? toPerson(e) : null;
+    },
+    async byEmail(email) {
+      const e = await m.findOne(PersonEntity, { where: { email: email.trim().toLowerCase() } });
+      return e ? toPerson(e) : null;
+    },
+    async bySlackUserId(id) {
+      const e = await m.findOne(PersonEntity, { where: { slackUserId: id } });
+      return e ? toPerson(e) : null;
+    },
+    async byDiscordUserId(id) {
+      const e = await m.findOne(PersonEntity, { where: { discordUserId: id } });
+      return e ? toPerson(e) : null;
+    },
+    async list(filter = {}) {
+      const qb = m.createQueryBuilder(PersonEntity, 'p').orderBy('p.id', 'ASC');
+      if (filter.customerId === null) qb.andWhere('p.customerId IS NULL');
+      else if (filter.customerId !== undefined) qb.andWhere('p.customerId = :customerId', { customerId: filter.customerId });
+      const all = (await qb.getMany()).map(toPerson);
+      const role = filter.role;
+      return role ? all.filter((p) => p.roles.includes(role)) : all;
+    },
+  };
+
+  const devices: DeviceRepository = {
+    async byId(id) {
+      const e = await m.findOne(DeviceEntity, { where: { id } });
+      return e ? toDevice(e) : null;
+    },
+    async findForCustomer(customerId, nameOrSerial) {
+      const key = nameOrSerial.trim();
+      const found = await m
+        .createQueryBuilder(DeviceEntity, 'd')
+        .where('d.customerId = :customerId', { customerId })
+        .andWhere('(LOWER(d.name) = :name OR d.serial = :serial)', { name: key.toLowerCase(), serial: key })
+        .orderBy('d.id', 'ASC')
+        .getMany();
+      // A name match wins over a serial match when both exist (names are what people type).
+      const e = found.find((d) => d.name.toLowerCase() === key.toLowerCase()) ?? found[0];
+      return e ? toDevice(e) : null;
+    },
+    async forCustomer(customerId) {
+      return (await m.find(DeviceEntity, { where: { customerId }, order: { id: 'ASC' } })).map(toDevice);
+    },
+    async inGroup(customerId, group) {
+      return (await m.find(DeviceEntity, { where: { customerId, loadBalancerGroup: group }, order: { id: 'ASC' } })).map(
+        toDevice,
+      );
+    },
+  };
+
+  const releases: ReleaseRepository = {
+    async forProduct(product) {
+      return (await m.find(ReleaseEntity, { where: { product }, order: { id: 'ASC' } })).map(toRelease);
+    },
+    async find(product, version) {
+      const e = await m.findOne(ReleaseEntity, { where: { product, version } });
+      return e ? toRelease(e) : null;
+    },
+    async list() {
+      return (await m.find(ReleaseEntity, { order: { id: 'ASC' } })).map(toRelease);
+    },
+  };
+
+  const windows: WindowRepository = {
+    async maintenance() {
+      return (await m.find(WindowEntity, { where: { kind: 'maintenance' }, order: { startsAt: 'ASC', id: 'ASC' } })).map(
+        toMaintenance,
+      );
+    },
+    async maintenanceById(id) {
+      const e = await m.findOne(WindowEntity, { where: { id, kind: 'maintenance' } });
+      return e ? toMaintenance(e) : null;
+    },
+    async slots(customerId) {
+      const qb = m.createQueryBuilder(WindowEntity, 'w').where('w.kind = :kind', { kind: 'upgrade' });
+      if (customerId === null) qb.andWhere('w.customerId IS NULL');
+      else qb.andWhere('(w.customerId IS NULL OR w.customerId = :customerId)', { customerId });
+      return (await qb.orderBy('w.id', 'ASC').getMany()).map(toSlot);
+    },
+    async addMaintenance(w) {
+      const id = await insertOne(m, WindowEntity, {
+        kind: 'maintenance',
+        startsAt: copyDate(w.start),
+        endsAt: copyDate(w.end),
+        reason: w.reason,
+        cron: null,
+        timezone: null,
+        durationMinutes: null,
+        customerId: null,
+      });
+      return { id, kind: 'maintenance', start: copyDate(w.start), end: copyDate(w.end), reason: w.reason };
+    },
+    async removeMaintenance(id) {
+      const result = await m
+        .createQueryBuilder()
+        .delete()
+        .from(WindowEntity)
+        .where({ id, kind: 'maintenance' })
+        .execute();
+      return (result.affected ?? 0) > 0;
+    },
+  };
+
+  const requests: RequestRepository = {
+    async create(draft) {
+      const id = await insertOne(m, UpgradeRequestEntity, {
+        ref: null,
+        status: draft.status,
+        customerId: draft.customerId,
+        requesterId: draft.requesterId,
+        targetVersion: draft.targetVersion,
+        scheduleMode: draft.schedule.mode,
+        scheduleAt: copyDate(draft.schedule.at),
+        forced: draft.options.forced,
+        redeploy: draft.options.redeploy,
+        notifyPartner: draft.options.notifyPartner,
+        notifyCustomer: draft.options.notifyCustomer,
+        note: draft.note,
+        bulk: draft.bulk,
+        findings: structuredClone(draft.findings) as QueryDeepPartialEntity<UpgradeRequestEntity>['findings'],
+        via: draft.via,
+        contactEmail: draft.contactEmail,
+        assignedAgentId: null,
+        statusReason: draft.statusReason,
+        createdAt: copyDate(draft.createdAt),
+        updatedAt: copyDate(draft.createdAt),
+      });
+      await m.createQueryBuilder().update(UpgradeRequestEntity).set({ ref: formatRef(id) }).where({ id }).execute();
+      const items = draft.items.map((item) => ({
+        requestId: id,
+        deviceId: item.deviceId,
+        deviceName: item.deviceName,
+        seq: item.seq,
+        fromVersion: item.fromVersion,
+        targetVersion: item.targetVersion,
+        findings: structuredClone(item.findings),
+      }));
+      for (const part of chunks(items, ITEM_CHUNK)) {
+        await m
+          .createQueryBuilder()
+          .insert()
+          .into(RequestItemEntity)
+          .values(part as QueryDeepPartialEntity<RequestItemEntity>[])
+          .updateEntity(false)
+          .execute();
+      }
+      const created = await requestById(m, id);
+      if (!created) throw new Error(`request ${formatRef(id)} vanished right after being created`);
+      return created;
+    },
+    async byId(id) {
+      return requestById(m, id);
+    },
+    async byRef(ref) {
+      const id = parseRef(ref);
+      if (id === null) return null;
+      const row = await m.findOne(UpgradeRequestEntity, { where: { ref: formatRef(id) } });
+      if (!row) return null;
+      const [request] = await hydrateRequests(m, [row]);
+      return request ?? null;
+    },
+    async list(filter = {}) {
+      if (filter.statuses && filter.statuses.length === 0) return [];
+      const qb = m.createQueryBuilder(UpgradeRequestEntity, 'r');
+      if (filter.customerId !== undefined) qb.andWhere('r.customerId = :customerId', { customerId: filter.customerId });
+      if (filter.statuses) qb.andWhere('r.status IN (:...statuses)', { statuses: [...filter.statuses] });
+      const rows = await qb
+        .orderBy('r.createdAt', 'DESC')
+        .addOrderBy('r.id', 'DESC')
+        .limit(filter.limit ?? 50)
+        .getMany();
+      return hydrateRequests(m, rows);
+    },
+    async openForDevices(deviceIds) {
+      const open = new Map<number, string>();
+      for (const part of chunks([...new Set(deviceIds)], ID_CHUNK)) {
+        const rows = await m
+          .createQueryBuilder(RequestItemEntity, 'i')
+          .innerJoin(UpgradeRequestEntity, 'r', 'r.id = i.requestId')
+          .select('i.deviceId', 'deviceId')
+          .addSelect('r.ref', 'ref')
+          .where('i.deviceId IN (:...ids)', { ids: part })
+          .andWhere('r.status IN (:...statuses)', { statuses: [...OPEN_REQUEST_STATUSES] })
+          .orderBy('r.id', 'ASC')
+          .getRawMany<{ deviceId: number | string; ref: string }>();
+        for (const row of rows) {
+          const deviceId = Number(row.deviceId);
+          if (!open.has(deviceId)) open.set(deviceId, row.ref);
+        }
+      }
+      return open;
+    },
+    async update(id, patch, expectedStatus) {
+      const set: QueryDeepPartialEntity<UpgradeRequestEntity> = { updatedAt: copyDate(patch.updatedAt) };
+      if (patch.status !== undefined) set.status = patch.status;
+      if (patch.schedule !== undefined) {
+        set.scheduleMode = patch.schedule.mode;
+        set.scheduleAt = copyDate(patch.schedule.at);
+      }
+      if (patch.statusReason !== undefined) set.statusReason = patch.statusReason;
+      if (patch.assignedAgentId !== undefined) set.assignedAgentId = patch.assignedAgentId;
+      if (patch.findings !== undefined) {
+        set.findings = structuredClone(patch.findings) as QueryDeepPartialEntity<UpgradeRequestEntity>['findings'];
+      }
+      const result = await m
+        .createQueryBuilder()
+        .update(UpgradeRequestEntity)
+        .set(set)
+        .where(expectedStatus === undefined ? { id } : { id, status: expectedStatus })
+        .execute();
+      if ((result.affected ?? 0) === 0) {
+        const current = await m.findOne(UpgradeRequestEntity, { where: { id } });
+        if (!current) throw new Error(`request ${formatRef(id)} does not exist`);
+        throw new ConcurrentChangeError(current.ref ?? formatRef(id));
+      }
+      const updated = await requestById(m, id);
+      if (!updated) throw new Error(`request ${formatRef(id)} does not exist`);
+      return updated;
+    },
+    async addApproval(a) {
+      const id = await insertOne(m, ApprovalEntity, {
+        requestId: a.requestId,
+        personId: a.personId,
+        decidedBy: a.by,
+        decision: a.decision,
+        via: a.via,
+        decidedAt: copyDate(a.at),
+        reason: a.reason,
+        acknowledged: [...a.acknowledged],
+      });
+      return { ...a, id, at: copyDate(a.at), acknowledged: [...a.acknowledged] };
+    },
+    async scheduledBetween(from, to) {
+      const rows = await m
+        .createQueryBuilder(UpgradeRequestEntity, 'r')
+        .where('r.status = :status', { status: 'scheduled' })
+        .andWhere('r.scheduleAt >= :from', { from: copyDate(from) })
+        .andWhere('r.scheduleAt < :to', { to: copyDate(to) })
+        .orderBy('r.scheduleAt', 'ASC')
+        .addOrderBy('r.id', 'ASC')
+        .getMany();
+      return hydrateRequests(m, rows);
+    },
+  };
+
+  const runs: RunRepository = {
+    async byId(id) {
+      const e = await m.findOne(RunEntity, { where: { id } });
+      return e ? toRun(e) : null;
+    },
+    async forItem(requestItemId) {
+      const e = await m.findOne(RunEntity, { where: { requestItemId } });
+      return e ? toRun(e) : null;
+    },
+    async create(requestItemId, at) {
+      const id = await insertOne(m, RunEntity, {
+        requestItemId,
+        state: 'idle',
+        condition: 'ok',
+        attempt: 0,
+        outcome: 'pending',
+        agentId: null,
+        issues: [],
+        startedAt: null,
+        finishedAt: null,
+        createdAt: copyDate(at),
+        updatedAt: copyDate(at),
+      });
+      const e = await m.findOneOrFail(RunEntity, { where: { id } });
+      return toRun(e);
+    },
+    async save(run) {
+      const result = await m
+        .createQueryBuilder()
+        .update(RunEntity)
+        .set({
+          state: run.state,
+          condition: run.condition,
+          attempt: run.attempt,
+          outcome: run.outcome,
+          agentId: run.agentId,
+          issues: [...run.issues],
+          startedAt: copyDate(run.startedAt),
+          finishedAt: copyDate(run.finishedAt),
+          updatedAt: copyDate(run.updatedAt),
+        })
+        .where({ id: run.id })
+        .execute();
+      if ((result.affected ?? 0) === 0) throw new Error(`run ${run.id} does not exist`);
+      return toRun(await m.findOneOrFail(RunEntity, { where: { id: run.id } }));
+    },
+    async addEvent(event) {
+      const id = await insertOne(m, RunEventEntity, {
+        runId: event.runId,
+        fromState: event.from,
+        toState: event.to,
+        event: event.event,
+        actor: event.actor,
+        message: event.message,
+        occurredAt: copyDate(event.at),
+      });
+      return { ...event, id, at: copyDate(event.at) };
+    },
+    async events(runId) {
+      return (await m.find(RunEventEntity, { where: { runId }, order: { id: 'ASC' } })).map(toRunEvent);
+    },
+  };
+
+  const audit: AuditRepository = {
+    async record(event) {
+      await insertOne(m, AuditEventEntity, {
+        occurredAt: copyDate(event.at),
+        actor: event.actor,
+        action: event.action,
+        entity: event.entity,
+        entityId: event.entityId,
+        data: structuredClone(event.data) as QueryDeepPartialEntity<AuditEventEntity>['data'],
+        invocationId: event.invocationId,
+      });
+    },
+    async list(filter = {}) {
+      const qb = m.createQueryBuilder(AuditEventEntity, 'a');
+      if (filter.entity !== undefined) qb.andWhere('a.entity = :entity', { entity: filter.entity });
+      if (filter.entityId !== undefined) qb.andWhere('a.entityId = :entityId', { entityId: filter.entityId });
+      if (filter.action !== undefined) qb.andWhere('a.action = :action', { action: filter.action });
+      const rows = await qb
+        .orderBy('a.occurredAt', 'DESC')
+        .addOrderBy('a.id', 'DESC')
+        .limit(filter.limit ?? 100)
+        .getMany();
+      return rows.map(toAuditEvent);
+    },
+  };
+
+  const outbox: OutboxRepository = {
+    async enqueue(message) {
+      const [sql, params] = m
+        .createQueryBuilder()
+        .insert()
+        .into(OutboxMessageEntity)
+        .values({
+          dedupeKey: message.dedupeKey,
+          requestId: message.requestId,
+          kind: message.kind,
+          destination: message.destination,
+          payload: structuredClone(message.payload) as QueryDeepPartialEntity<OutboxMessageEntity>['payload'],
+          status: 'pending',
+          attempts: 0,
+          lastError: null,
+          createdAt: copyDate(message.createdAt),
+          nextAttemptAt: copyDate(message.createdAt),
+          sentAt: null,
+        })
+        .orIgnore()
+        .updateEntity(false)
+        .getQueryAndParameters();
+      // ON CONFLICT DO NOTHING + RETURNING (SQLite ≥ 3.35 and PostgreSQL): a row comes back only when stored.
+      const rows: unknown = await m.query(`${sql.trimEnd()} RETURNING "id"`, params);
+      return Array.isArray(rows) && rows.length > 0;
+    },
+    async pending(limit = 100) {
+      return (
+        await m.find(OutboxMessageEntity, {
+          where: { status: 'pending' },
+          order: { nextAttemptAt: 'ASC', id: 'ASC' },
+          take: limit,
+        })
+      ).map(toOutboxMessage);
+    },
+    async forRequest(requestId) {
+      return (await m.find(OutboxMessageEntity, { where: { requestId }, order: { id: 'ASC' } })).map(toOutboxMessage);
+    },
+  };
+
+  const problems: ProblemRepository = {
+    async create(report) {
+      const id = await insertOne(m, ProblemReportEntity, {
+        requestId: report.requestId,
+        reporterId: report.reporterId,
+        text: report.text,
+        via: report.via,
+        reportedAt: copyDate(report.at),
+      });
+      return { ...report, id, at: copyDate(report.at) };
+    },
+    async forRequest(requestId) {
+      return (await m.find(ProblemReportEntity, { where: { requestId }, order: { id: 'ASC' } })).map(toProblemReport);
+    },
+  };
+
+  const records: RecordsRepository = {
+    upsert: (batch, onProgress) => upsertRecords(m, batch, onProgress),
+  };
+
+  return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records };
+}
+
+type Method = (...args: unknown[]) => Promise<unknown>;
+
+interface TxContext {
+  manager: EntityManager;
+  repos: Repositories;
+}
+
+/** The TypeORM-backed Store; owns its DataSource (close() destroys it). */
+export class TypeOrmStore implements Store {
+  readonly customers: CustomerRepository;
+  readonly people: PersonRepository;
+  readonly devices: DeviceRepository;
+  readonly releases: ReleaseRepository;
+  readonly windows: WindowRepository;
+  readonly requests: RequestRepository;
+  readonly runs: RunRepository;
+  readonly audit: AuditRepository;
+  readonly outbox: OutboxRepository;
+  readonly problems: ProblemRepository;
+  readonly records: RecordsRepository;
+
+  private readonly base: Repositories;
+  private readonly context = new AsyncLocalStorage<TxContext>();
+  private readonly mutex = new Mutex();
+  /** SQLite has one connection: serialize top-level work against transactions. */
+  private readonly serialize: boolean;
+
+  /** Wraps an initialized, migrated DataSource. */
+  constructor(readonly dataSource: DataSource) {
+    this.serialize = dataSource.options.type !== 'postgres';
+    this.base = repositoriesFor(dataSource.manager);
+    this.customers = this.delegate('customers');
+    this.people = this.delegate('people');
+    this.devices = this.delegate('devices');
+    this.releases = this.delegate('releases');
+    this.windows = this.delegate('windows');
+    this.runs = this.delegate('runs');
+    this.audit = this.delegate('audit');
+    this.outbox = this.delegate('outbox');
+    this.problems = this.delegate('problems');
+    // Multi-statement writes get their own transaction when called outside one.
+    this.requests = { ...this.delegate('requests'), create: (draft) => this.transaction((tx) => tx.requests.create(draft)) };
+    this.records = { upsert: (batch, onProgress) => this.transaction((tx) => tx.records.upsert(batch, onProgress)) };
+  }
+
+  /** Runs `work` in one database transaction (a savepoint when nested); rolls back on a throw. */
+  async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    const outer = this.context.getStore();
+    const run = (manager: EntityManager): Promise<T> =>
+      manager.transaction((m) => {
+        const repos = repositoriesFor(m);
+        return this.context.run({ manager: m, repos }, () => work(repos));
+      });
+    if (outer) return run(outer.manager);
+    return this.serialize ? this.mutex.run(() => run(this.dataSource.manager)) : run(this.dataSource.manager);
+  }
+
+  /** Destroys the data source. */
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+
+  private call<T>(pick: (repos: Repositories) => Promise<T>): Promise<T> {
+    const ctx = this.context.getStore();
+    if (ctx) return pick(ctx.repos);
+    return this.serialize ? this.mutex.run(() => pick(this.base)) : pick(this.base);
+  }
+
+  private delegate<K extends keyof Repositories>(key: K): Repositories[K] {
+    const out: Record<string, Method> = {};
+    for (const name of Object.keys(this.base[key])) {
+      out[name] = (...args: unknown[]) =>
+        this.call((repos) => {
+          const method = (repos[key] as unknown as Record<string, Method>)[name];
+          if (!method) throw new Error(`no method ${String(key)}.${name}`);
+          return method(...args);
+        });
+    }
+    return out as unknown as Repositories[K];
+  }
+}
+
+/** Connects to the database described by `opts`, applies pending migrations, returns the Store. */
+export async function openTypeOrmStore(opts: CreateDataSourceOptions & { migrate?: boolean } = {}): Promise<TypeOrmStore> {
+  const ds = createDataSource(opts);
+  await ds.initialize();
+  try {
+    if (opts.migrate ?? true) await runMigrations(ds);
+  } catch (e) {
+    await ds.destroy();
+    throw e;
+  }
+  return new TypeOrmStore(ds);
+}
