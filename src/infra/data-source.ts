@@ -81,8 +81,11 @@ export function describeDatabase(opts: CreateDataSourceOptions): { kind: 'postgr
   if (url) {
     if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url };
     const file = /^(?:sqlite|file):(.+)$/i.exec(url);
-    if (file?.[1]) return { kind: 'sqlite', path: file[1].replace(/^\/\/(?=\/)/, '') };
-    throw new Error(`DATABASE_URL must be postgres://… (PostgreSQL) or sqlite:PATH / unset (SQLite); got "${url.slice(0, 40)}"`);
+    // sqlite:data/x.sqlite, sqlite://data/x.sqlite (relative), sqlite:///abs/x.sqlite, sqlite::memory:
+    if (file?.[1]) return { kind: 'sqlite', path: file[1].replace(/^\/\//, '') };
+    // Only the scheme is echoed: the rest of a URL may hold a password.
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1] ?? 'no scheme';
+    throw new Error(`DATABASE_URL must be postgres://… (PostgreSQL) or sqlite:PATH / unset (SQLite); got ${scheme}:…`);
   }
   return { kind: 'sqlite', path: opts.sqlitePath ?? DEFAULT_SQLITE_PATH };
 }

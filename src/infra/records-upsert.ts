@@ -1,8 +1,8 @@
 /**
  * Bulk upsert of the authorization and hardware records (SPEC §8) over TypeORM: existing rows are
- * loaded by natural key in chunks, compared in memory, then new rows are inserted and changed rows
- * overwritten (INSERT … ON CONFLICT (id) DO UPDATE) in multi-row statements sized to stay far
- * below SQLite's and PostgreSQL's bound-parameter limits.
+ * loaded by natural key in chunks and compared in memory; new rows are inserted and changed rows
+ * overwritten in multi-row statements sized to stay far below SQLite's and PostgreSQL's
+ * bound-parameter limits (see UpdateStrategy).
  */
 import type { EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 import { CustomerEntity } from '../../entities/customer.entity.js';
@@ -78,12 +78,22 @@ async function loadWhereIn<E extends ObjectLiteral>(
   return out;
 }
 
-/** Inserts `plan.creates` and overwrites `plan.updates` by id, chunk by chunk. */
+/**
+ * How changed rows are written. `naturalKey`: one multi-row INSERT … ON CONFLICT (key) DO UPDATE
+ * per chunk, for tables whose natural key is a unique index (the volume case: devices). Otherwise
+ * one UPDATE … WHERE id per row (customers, whose key is case-insensitive; windows, which have no
+ * unique key). PostgreSQL ignores explicit values for serial ids in TypeORM inserts, so
+ * ON CONFLICT (id) cannot be used.
+ */
+type UpdateStrategy = { naturalKey: string[] } | 'row-by-row';
+
+/** Inserts `plan.creates`, then writes `plan.updates`, chunk by chunk. */
 async function write<E extends ObjectLiteral>(
   m: EntityManager,
   entity: EntityTarget<E>,
   columns: readonly string[],
   p: Plan,
+  strategy: UpdateStrategy,
   progress: (n: number) => void,
 ): Promise<void> {
   const size = Math.max(1, Math.floor(PARAMETER_BUDGET / (columns.length + 1)));
@@ -97,13 +107,28 @@ async function write<E extends ObjectLiteral>(
       .execute();
     progress(part.length);
   }
+  if (strategy === 'row-by-row') {
+    for (const part of chunks(p.updates, size)) {
+      for (const { id, ...row } of part) {
+        await m
+          .createQueryBuilder()
+          .update(entity)
+          .set(row as QueryDeepPartialEntity<E>)
+          .where({ id })
+          .execute();
+      }
+      progress(part.length);
+    }
+    return;
+  }
+  const overwrite = columns.filter((c) => !strategy.naturalKey.includes(c));
   for (const part of chunks(p.updates, size)) {
     await m
       .createQueryBuilder()
       .insert()
       .into(entity)
-      .values(part as QueryDeepPartialEntity<E>[])
-      .orUpdate([...columns], ['id'])
+      .values(part.map(({ id: _id, ...row }) => row) as QueryDeepPartialEntity<E>[])
+      .orUpdate(overwrite, strategy.naturalKey)
       .updateEntity(false)
       .execute();
     progress(part.length);
@@ -195,7 +220,7 @@ export async function upsertRecords(
   const existingCustomers = await loadWhereIn(m, CustomerEntity, 'name', customerRows.map(customerKey), true);
   const customerPlan = plan('customer', customerRows, customerKey, new Map(existingCustomers.map((e) => [e.name.toLowerCase(), e])));
   progress(customerPlan.unchanged);
-  await write(m, CustomerEntity, CUSTOMER_COLUMNS, customerPlan, progress);
+  await write(m, CustomerEntity, CUSTOMER_COLUMNS, customerPlan, 'row-by-row', progress);
 
   // Resolve every customer name the batch mentions (its own customers included) to an id.
   const mentioned = new Set<string>(batch.customers.map((c) => c.name.toLowerCase()));
@@ -225,7 +250,7 @@ export async function upsertRecords(
   const existingPeople = await loadWhereIn(m, PersonEntity, 'email', personRows.map(personKey));
   const personPlan = plan('person', personRows, personKey, new Map(existingPeople.map((e) => [e.email, e])));
   progress(personPlan.unchanged);
-  await write(m, PersonEntity, PERSON_COLUMNS, personPlan, progress);
+  await write(m, PersonEntity, PERSON_COLUMNS, personPlan, { naturalKey: ['email'] }, progress);
 
   // Devices: natural key = serial (exact).
   const deviceRows: Row[] = batch.devices.map((d) => ({
@@ -246,7 +271,7 @@ export async function upsertRecords(
   const existingDevices = await loadWhereIn(m, DeviceEntity, 'serial', deviceRows.map(deviceKey));
   const devicePlan = plan('device', deviceRows, deviceKey, new Map(existingDevices.map((e) => [e.serial, e])));
   progress(devicePlan.unchanged);
-  await write(m, DeviceEntity, DEVICE_COLUMNS, devicePlan, progress);
+  await write(m, DeviceEntity, DEVICE_COLUMNS, devicePlan, { naturalKey: ['serial'] }, progress);
 
   // Releases: natural key = (product, version).
   const releaseRows: Row[] = batch.releases.map((r) => ({
@@ -267,7 +292,7 @@ export async function upsertRecords(
     new Map(existingReleases.map((e) => [`${e.product}\u0000${e.version}`, e])),
   );
   progress(releasePlan.unchanged);
-  await write(m, ReleaseEntity, RELEASE_COLUMNS, releasePlan, progress);
+  await write(m, ReleaseEntity, RELEASE_COLUMNS, releasePlan, { naturalKey: ['product', 'version'] }, progress);
 
   // Windows: maintenance by (start, end); upgrade slots by (cron, timezone, customer).
   const windowRows: Row[] = batch.windows.map((w) =>
@@ -300,7 +325,7 @@ export async function upsertRecords(
   const existingWindows = windowRows.length ? await m.getRepository(WindowEntity).find() : [];
   const windowPlan = plan('window', windowRows, windowKey, new Map(existingWindows.map((e) => [windowKey(e), e])));
   progress(windowPlan.unchanged);
-  await write(m, WindowEntity, WINDOW_COLUMNS, windowPlan, progress);
+  await write(m, WindowEntity, WINDOW_COLUMNS, windowPlan, 'row-by-row', progress);
 
   return {
     customers: counts(customerPlan),

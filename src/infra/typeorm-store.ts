@@ -88,6 +88,17 @@ async function whereIdIn<E extends ObjectLiteral>(
   return out;
 }
 
+function groupBy<T>(list: readonly T[], keyOf: (item: T) => number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of list) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
 /** Loads items (with runs) and approvals for request rows, keeping the rows' order. */
 async function hydrateRequests(m: EntityManager, rows: UpgradeRequestEntity[]): Promise<UpgradeRequest[]> {
   if (rows.length === 0) return [];
@@ -107,11 +118,13 @@ async function hydrateRequests(m: EntityManager, rows: UpgradeRequestEntity[]): 
   const runByItem = new Map(runs.map((r) => [r.requestItemId, r]));
   items.sort((a, b) => a.requestId - b.requestId || a.seq - b.seq || a.id - b.id);
   approvals.sort((a, b) => a.id - b.id);
+  const itemsOf = groupBy(items, (i) => i.requestId);
+  const approvalsOf = groupBy(approvals, (a) => a.requestId);
   return rows.map((row) =>
     toRequest(
       row,
-      items.filter((i) => i.requestId === row.id).map((i) => toRequestItem(i, runByItem.get(i.id) ?? null)),
-      approvals.filter((a) => a.requestId === row.id).map(toApproval),
+      (itemsOf.get(row.id) ?? []).map((i) => toRequestItem(i, runByItem.get(i.id) ?? null)),
+      (approvalsOf.get(row.id) ?? []).map(toApproval),
     ),
   );
 }
@@ -552,6 +565,8 @@ type Method = (...args: unknown[]) => Promise<unknown>;
 interface TxContext {
   manager: EntityManager;
   repos: Repositories;
+  /** False once the transaction has ended: late callbacks that inherited the context fall back to the store. */
+  active: boolean;
 }
 
 /** The TypeORM-backed Store; owns its DataSource (close() destroys it). */
@@ -594,11 +609,15 @@ export class TypeOrmStore implements Store {
 
   /** Runs `work` in one database transaction (a savepoint when nested); rolls back on a throw. */
   async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
-    const outer = this.context.getStore();
+    const outer = this.activeContext();
     const run = (manager: EntityManager): Promise<T> =>
-      manager.transaction((m) => {
-        const repos = repositoriesFor(m);
-        return this.context.run({ manager: m, repos }, () => work(repos));
+      manager.transaction(async (m) => {
+        const ctx: TxContext = { manager: m, repos: repositoriesFor(m), active: true };
+        try {
+          return await this.context.run(ctx, () => work(ctx.repos));
+        } finally {
+          ctx.active = false;
+        }
       });
     if (outer) return run(outer.manager);
     return this.serialize ? this.mutex.run(() => run(this.dataSource.manager)) : run(this.dataSource.manager);
@@ -609,8 +628,13 @@ export class TypeOrmStore implements Store {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 
-  private call<T>(pick: (repos: Repositories) => Promise<T>): Promise<T> {
+  private activeContext(): TxContext | undefined {
     const ctx = this.context.getStore();
+    return ctx?.active ? ctx : undefined;
+  }
+
+  private call<T>(pick: (repos: Repositories) => Promise<T>): Promise<T> {
+    const ctx = this.activeContext();
     if (ctx) return pick(ctx.repos);
     return this.serialize ? this.mutex.run(() => pick(this.base)) : pick(this.base);
   }

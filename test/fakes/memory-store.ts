@@ -1,0 +1,673 @@
+/**
+ * An in-memory Store with the same observable semantics as the TypeORM one (it passes the same
+ * contract suite): sequential ids and refs, case-insensitive lookups, outbox dedupe,
+ * ConcurrentChangeError, and transactions that roll back everything on a throw. Every value going
+ * in or out is a deep copy, so callers never share Date objects or arrays with the store; calls
+ * are serialized like the SQLite store's, and calls made inside a transaction join it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { OPEN_REQUEST_STATUSES, formatRef, parseRef } from '../../src/domain/types.js';
+import type {
+  Approval,
+  Customer,
+  Device,
+  MaintenanceWindow,
+  Person,
+  Release,
+  RequestItem,
+  Run,
+  RunEvent,
+  UpgradeRequest,
+  UpgradeSlot,
+  Window,
+} from '../../src/domain/types.js';
+import { Mutex } from '../../src/infra/mutex.js';
+import { ConcurrentChangeError } from '../../src/ports.js';
+import type {
+  AuditEvent,
+  AuditRepository,
+  CustomerRepository,
+  DeviceRepository,
+  ImportSummary,
+  OutboxMessage,
+  OutboxRepository,
+  PersonRepository,
+  ProblemReport,
+  ProblemRepository,
+  RecordsBatch,
+  RecordsRepository,
+  ReleaseRepository,
+  Repositories,
+  RequestRepository,
+  RunRepository,
+  Store,
+  UpsertCounts,
+  WindowRepository,
+} from '../../src/ports.js';
+
+type RequestRow = Omit<UpgradeRequest, 'items' | 'approvals'>;
+type ItemRow = Omit<RequestItem, 'run'>;
+
+interface Tables {
+  seq: Record<
+    | 'customers'
+    | 'people'
+    | 'devices'
+    | 'releases'
+    | 'windows'
+    | 'requests'
+    | 'items'
+    | 'approvals'
+    | 'runs'
+    | 'runEvents'
+    | 'audit'
+    | 'outbox'
+    | 'problems',
+    number
+  >;
+  customers: Map<number, Customer>;
+  people: Map<number, Person>;
+  devices: Map<number, Device>;
+  releases: Map<number, Release>;
+  windows: Map<number, Window>;
+  requests: Map<number, RequestRow>;
+  items: Map<number, ItemRow>;
+  approvals: Map<number, Approval>;
+  runs: Map<number, Run>;
+  runEvents: Map<number, RunEvent>;
+  audit: Map<number, AuditEvent>;
+  outbox: Map<number, OutboxMessage>;
+  problems: Map<number, ProblemReport>;
+}
+
+function emptyTables(): Tables {
+  return {
+    seq: {
+      customers: 0,
+      people: 0,
+      devices: 0,
+      releases: 0,
+      windows: 0,
+      requests: 0,
+      items: 0,
+      approvals: 0,
+      runs: 0,
+      runEvents: 0,
+      audit: 0,
+      outbox: 0,
+      problems: 0,
+    },
+    customers: new Map(),
+    people: new Map(),
+    devices: new Map(),
+    releases: new Map(),
+    windows: new Map(),
+    requests: new Map(),
+    items: new Map(),
+    approvals: new Map(),
+    runs: new Map(),
+    runEvents: new Map(),
+    audit: new Map(),
+    outbox: new Map(),
+    problems: new Map(),
+  };
+}
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/**
+ * A snapshot for rollback. Stored rows are never mutated in place (every write stores a fresh
+ * object), so copying each Map shallowly is enough and stays cheap with 10,000s of rows.
+ */
+function snapshotOf(t: Tables): Tables {
+  return {
+    seq: { ...t.seq },
+    customers: new Map(t.customers),
+    people: new Map(t.people),
+    devices: new Map(t.devices),
+    releases: new Map(t.releases),
+    windows: new Map(t.windows),
+    requests: new Map(t.requests),
+    items: new Map(t.items),
+    approvals: new Map(t.approvals),
+    runs: new Map(t.runs),
+    runEvents: new Map(t.runEvents),
+    audit: new Map(t.audit),
+    outbox: new Map(t.outbox),
+    problems: new Map(t.problems),
+  };
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The in-memory Store used by fast command tests. */
+export class MemoryStore implements Store {
+  readonly customers: CustomerRepository;
+  readonly people: PersonRepository;
+  readonly devices: DeviceRepository;
+  readonly releases: ReleaseRepository;
+  readonly windows: WindowRepository;
+  readonly requests: RequestRepository;
+  readonly runs: RunRepository;
+  readonly audit: AuditRepository;
+  readonly outbox: OutboxRepository;
+  readonly problems: ProblemRepository;
+  readonly records: RecordsRepository;
+
+  private t: Tables = emptyTables();
+  private readonly raw: Repositories;
+  /** Set while a transaction's work runs; `active` turns false when it ends (late callbacks queue again). */
+  private readonly inTransaction = new AsyncLocalStorage<{ active: boolean }>();
+  private readonly mutex = new Mutex();
+  private closed = false;
+
+  constructor() {
+    this.raw = this.buildRepositories();
+    const guard = <R extends object>(repo: R): R => {
+      const out: Record<string, unknown> = {};
+      for (const [name, fn] of Object.entries(repo)) {
+        out[name] = (...args: unknown[]) => this.exclusive(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
+      }
+      return out as R;
+    };
+    this.customers = guard(this.raw.customers);
+    this.people = guard(this.raw.people);
+    this.devices = guard(this.raw.devices);
+    this.releases = guard(this.raw.releases);
+    this.windows = guard(this.raw.windows);
+    this.runs = guard(this.raw.runs);
+    this.audit = guard(this.raw.audit);
+    this.outbox = guard(this.raw.outbox);
+    this.problems = guard(this.raw.problems);
+    this.requests = { ...guard(this.raw.requests), create: (d) => this.transaction((tx) => tx.requests.create(d)) };
+    this.records = { upsert: (b, p) => this.transaction((tx) => tx.records.upsert(b, p)) };
+  }
+
+  /** Runs `work` atomically: on a throw every table is restored to its state before (nested: a savepoint). */
+  async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.assertOpen();
+      const snapshot = snapshotOf(this.t);
+      const ctx = { active: true };
+      try {
+        return await this.inTransaction.run(ctx, () => work(this.raw));
+      } catch (e) {
+        this.t = snapshot;
+        throw e;
+      } finally {
+        ctx.active = false;
+      }
+    };
+    return this.insideTransaction() ? run() : this.mutex.run(run);
+  }
+
+  private insideTransaction(): boolean {
+    return this.inTransaction.getStore()?.active ?? false;
+  }
+
+  /** Marks the store closed; later calls throw. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.insideTransaction() ? fn() : this.mutex.run(fn);
+  }
+
+  private next(table: keyof Tables['seq']): number {
+    this.t.seq[table] += 1;
+    return this.t.seq[table];
+  }
+
+  private requireRow(table: 'customers' | 'people' | 'devices' | 'requests' | 'items' | 'runs', id: number, what: string): void {
+    if (!this.t[table].has(id)) throw new Error(`foreign key violation: ${what} ${id} does not exist`);
+  }
+
+  private hydrate(row: RequestRow): UpgradeRequest {
+    const own = [...this.t.items.values()].filter((i) => i.requestId === row.id).sort((a, b) => a.seq - b.seq || a.id - b.id);
+    const ownIds = new Set(own.map((i) => i.id));
+    const runByItem = new Map<number, Run>();
+    for (const r of this.t.runs.values()) if (ownIds.has(r.requestItemId)) runByItem.set(r.requestItemId, r);
+    const items = own.map((i) => ({ ...copy(i), run: copy(runByItem.get(i.id) ?? null) }));
+    const approvals = [...this.t.approvals.values()].filter((a) => a.requestId === row.id).sort((a, b) => a.id - b.id);
+    return { ...copy(row), items, approvals: copy(approvals) };
+  }
+
+  private buildRepositories(): Repositories {
+    const customers: CustomerRepository = {
+      byId: async (id) => copy(this.t.customers.get(id) ?? null),
+      byName: async (name) => {
+        const key = name.trim().toLowerCase();
+        return copy([...this.t.customers.values()].find((c) => c.name.toLowerCase() === key) ?? null);
+      },
+      list: async () => copy([...this.t.customers.values()].sort((a, b) => a.id - b.id)),
+      count: async () => this.t.customers.size,
+    };
+
+    const people: PersonRepository = {
+      byId: async (id) => copy(this.t.people.get(id) ?? null),
+      byEmail: async (email) => {
+        const key = email.trim().toLowerCase();
+        return copy([...this.t.people.values()].find((p) => p.email === key) ?? null);
+      },
+      bySlackUserId: async (id) => copy([...this.t.people.values()].find((p) => p.slackUserId === id) ?? null),
+      byDiscordUserId: async (id) => copy([...this.t.people.values()].find((p) => p.discordUserId === id) ?? null),
+      list: async (filter = {}) =>
+        copy(
+          [...this.t.people.values()]
+            .filter((p) => filter.customerId === undefined || p.customerId === filter.customerId)
+            .filter((p) => !filter.role || p.roles.includes(filter.role))
+            .sort((a, b) => a.id - b.id),
+        ),
+    };
+
+    const devices: DeviceRepository = {
+      byId: async (id) => copy(this.t.devices.get(id) ?? null),
+      findForCustomer: async (customerId, nameOrSerial) => {
+        const key = nameOrSerial.trim();
+        const own = [...this.t.devices.values()].filter((d) => d.customerId === customerId).sort((a, b) => a.id - b.id);
+        const found =
+          own.find((d) => d.name.toLowerCase() === key.toLowerCase()) ?? own.find((d) => d.serial === key) ?? null;
+        return copy(found);
+      },
+      forCustomer: async (customerId) =>
+        copy([...this.t.devices.values()].filter((d) => d.customerId === customerId).sort((a, b) => a.id - b.id)),
+      inGroup: async (customerId, group) =>
+        copy(
+          [...this.t.devices.values()]
+            .filter((d) => d.customerId === customerId && d.loadBalancerGroup === group)
+            .sort((a, b) => a.id - b.id),
+        ),
+    };
+
+    const releases: ReleaseRepository = {
+      forProduct: async (product) =>
+        copy([...this.t.releases.values()].filter((r) => r.product === product).sort((a, b) => a.id - b.id)),
+      find: async (product, version) =>
+        copy([...this.t.releases.values()].find((r) => r.product === product && r.version === version) ?? null),
+      list: async () => copy([...this.t.releases.values()].sort((a, b) => a.id - b.id)),
+    };
+
+    const maintenanceWindows = (): MaintenanceWindow[] =>
+      [...this.t.windows.values()].filter((w): w is MaintenanceWindow => w.kind === 'maintenance');
+    const windows: WindowRepository = {
+      maintenance: async () =>
+        copy(maintenanceWindows().sort((a, b) => a.start.getTime() - b.start.getTime() || a.id - b.id)),
+      maintenanceById: async (id) => copy(maintenanceWindows().find((w) => w.id === id) ?? null),
+      slots: async (customerId) =>
+        copy(
+          [...this.t.windows.values()]
+            .filter((w): w is UpgradeSlot => w.kind === 'upgrade')
+            .filter((w) => w.customerId === null || (customerId !== null && w.customerId === customerId))
+            .sort((a, b) => a.id - b.id),
+        ),
+      addMaintenance: async (w) => {
+        const row: MaintenanceWindow = { id: this.next('windows'), kind: 'maintenance', ...copy(w) };
+        this.t.windows.set(row.id, row);
+        return copy(row);
+      },
+      removeMaintenance: async (id) => {
+        const found = this.t.windows.get(id);
+        if (!found || found.kind !== 'maintenance') return false;
+        return this.t.windows.delete(id);
+      },
+    };
+
+    const requests: RequestRepository = {
+      create: async (draft) => {
+        this.requireRow('customers', draft.customerId, 'customer');
+        this.requireRow('people', draft.requesterId, 'person');
+        for (const item of draft.items) this.requireRow('devices', item.deviceId, 'device');
+        const seqs = new Set(draft.items.map((i) => i.seq));
+        if (seqs.size !== draft.items.length) throw new Error('unique violation: request items repeat a seq');
+        const id = this.next('requests');
+        const { items, ...fields } = copy(draft);
+        const row: RequestRow = {
+          ...fields,
+          id,
+          ref: formatRef(id),
+          assignedAgentId: null,
+          updatedAt: new Date(draft.createdAt.getTime()),
+        };
+        this.t.requests.set(id, row);
+        for (const item of items) {
+          const itemId = this.next('items');
+          this.t.items.set(itemId, { ...item, id: itemId, requestId: id });
+        }
+        return this.hydrate(row);
+      },
+      byId: async (id) => {
+        const row = this.t.requests.get(id);
+        return row ? this.hydrate(row) : null;
+      },
+      byRef: async (ref) => {
+        const id = parseRef(ref);
+        const row = id === null ? undefined : this.t.requests.get(id);
+        return row ? this.hydrate(row) : null;
+      },
+      list: async (filter = {}) =>
+        [...this.t.requests.values()]
+          .filter((r) => filter.customerId === undefined || r.customerId === filter.customerId)
+          .filter((r) => !filter.statuses || filter.statuses.includes(r.status))
+          .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id)
+          .slice(0, filter.limit ?? 50)
+          .map((r) => this.hydrate(r)),
+      openForDevices: async (deviceIds) => {
+        const wanted = new Set(deviceIds);
+        const open = new Map<number, string>();
+        const openRequests = [...this.t.requests.values()]
+          .filter((r) => OPEN_REQUEST_STATUSES.includes(r.status))
+          .sort((a, b) => a.id - b.id);
+        const openIds = new Map(openRequests.map((r) => [r.id, r.ref]));
+        const items = [...this.t.items.values()].sort((a, b) => a.requestId - b.requestId || a.id - b.id);
+        for (const item of items) {
+          const ref = openIds.get(item.requestId);
+          if (ref !== undefined && wanted.has(item.deviceId) && !open.has(item.deviceId)) open.set(item.deviceId, ref);
+        }
+        return open;
+      },
+      update: async (id, patch, expectedStatus) => {
+        const row = this.t.requests.get(id);
+        if (!row) throw new Error(`request ${formatRef(id)} does not exist`);
+        if (expectedStatus !== undefined && row.status !== expectedStatus) throw new ConcurrentChangeError(row.ref);
+        if (patch.assignedAgentId != null) this.requireRow('people', patch.assignedAgentId, 'person');
+        const defined = Object.fromEntries(Object.entries(copy(patch)).filter(([, v]) => v !== undefined));
+        const updated: RequestRow = { ...row, ...defined };
+        this.t.requests.set(id, updated);
+        return this.hydrate(updated);
+      },
+      addApproval: async (approval) => {
+        this.requireRow('requests', approval.requestId, 'request');
+        this.requireRow('people', approval.personId, 'person');
+        const row: Approval = { ...copy(approval), id: this.next('approvals') };
+        this.t.approvals.set(row.id, row);
+        return copy(row);
+      },
+      scheduledBetween: async (from, to) =>
+        [...this.t.requests.values()]
+          .filter(
+            (r) =>
+              r.status === 'scheduled' &&
+              r.schedule.at !== null &&
+              r.schedule.at.getTime() >= from.getTime() &&
+              r.schedule.at.getTime() < to.getTime(),
+          )
+          .sort((a, b) => (a.schedule.at?.getTime() ?? 0) - (b.schedule.at?.getTime() ?? 0) || a.id - b.id)
+          .map((r) => this.hydrate(r)),
+    };
+
+    const runs: RunRepository = {
+      byId: async (id) => copy(this.t.runs.get(id) ?? null),
+      forItem: async (requestItemId) =>
+        copy([...this.t.runs.values()].find((r) => r.requestItemId === requestItemId) ?? null),
+      create: async (requestItemId, at) => {
+        this.requireRow('items', requestItemId, 'request item');
+        if ([...this.t.runs.values()].some((r) => r.requestItemId === requestItemId)) {
+          throw new Error(`unique violation: request item ${requestItemId} already has a run`);
+        }
+        const run: Run = {
+          id: this.next('runs'),
+          requestItemId,
+          state: 'idle',
+          condition: 'ok',
+          attempt: 0,
+          outcome: 'pending',
+          agentId: null,
+          issues: [],
+          startedAt: null,
+          finishedAt: null,
+          updatedAt: new Date(at.getTime()),
+        };
+        this.t.runs.set(run.id, run);
+        return copy(run);
+      },
+      save: async (run) => {
+        const current = this.t.runs.get(run.id);
+        if (!current) throw new Error(`run ${run.id} does not exist`);
+        // requestItemId is fixed once created, as in the database store.
+        const saved: Run = { ...copy(run), requestItemId: current.requestItemId };
+        this.t.runs.set(run.id, saved);
+        return copy(saved);
+      },
+      addEvent: async (event) => {
+        this.requireRow('runs', event.runId, 'run');
+        const row: RunEvent = { ...copy(event), id: this.next('runEvents') };
+        this.t.runEvents.set(row.id, row);
+        return copy(row);
+      },
+      events: async (runId) =>
+        copy([...this.t.runEvents.values()].filter((e) => e.runId === runId).sort((a, b) => a.id - b.id)),
+    };
+
+    const audit: AuditRepository = {
+      record: async (event) => {
+        const row: AuditEvent = { ...copy(event), id: this.next('audit') };
+        this.t.audit.set(row.id, row);
+      },
+      list: async (filter = {}) =>
+        copy(
+          [...this.t.audit.values()]
+            .filter((e) => filter.entity === undefined || e.entity === filter.entity)
+            .filter((e) => filter.entityId === undefined || e.entityId === filter.entityId)
+            .filter((e) => filter.action === undefined || e.action === filter.action)
+            .sort((a, b) => b.at.getTime() - a.at.getTime() || b.id - a.id)
+            .slice(0, filter.limit ?? 100),
+        ),
+    };
+
+    const outbox: OutboxRepository = {
+      enqueue: async (message) => {
+        if ([...this.t.outbox.values()].some((m) => m.dedupeKey === message.dedupeKey)) return false;
+        if (message.requestId !== null) this.requireRow('requests', message.requestId, 'request');
+        const row: OutboxMessage = {
+          ...copy(message),
+          id: this.next('outbox'),
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: new Date(message.createdAt.getTime()),
+          sentAt: null,
+        };
+        this.t.outbox.set(row.id, row);
+        return true;
+      },
+      pending: async (limit = 100) =>
+        copy(
+          [...this.t.outbox.values()]
+            .filter((m) => m.status === 'pending')
+            .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || a.id - b.id)
+            .slice(0, limit),
+        ),
+      forRequest: async (requestId) =>
+        copy([...this.t.outbox.values()].filter((m) => m.requestId === requestId).sort((a, b) => a.id - b.id)),
+    };
+
+    const problems: ProblemRepository = {
+      create: async (report) => {
+        this.requireRow('requests', report.requestId, 'request');
+        this.requireRow('people', report.reporterId, 'person');
+        const row: ProblemReport = { ...copy(report), id: this.next('problems') };
+        this.t.problems.set(row.id, row);
+        return copy(row);
+      },
+      forRequest: async (requestId) =>
+        copy([...this.t.problems.values()].filter((p) => p.requestId === requestId).sort((a, b) => a.id - b.id)),
+    };
+
+    const records: RecordsRepository = {
+      upsert: async (batch, onProgress) => this.upsert(copy(batch), onProgress),
+    };
+
+    return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records };
+  }
+
+  /** Same rules as the database store: natural keys, duplicate keys and unknown customers throw. */
+  private upsert(batch: RecordsBatch, onProgress?: (done: number, total: number) => void): ImportSummary {
+    const total =
+      batch.customers.length + batch.people.length + batch.devices.length + batch.releases.length + batch.windows.length;
+    let done = 0;
+    onProgress?.(0, total);
+
+    const apply = <T extends { id: number }>(
+      kind: string,
+      table: Map<number, T>,
+      seq: keyof Tables['seq'],
+      rows: Omit<T, 'id'>[],
+      keyOf: (row: Omit<T, 'id'>) => string,
+    ): UpsertCounts => {
+      const counts: UpsertCounts = { created: 0, updated: 0, unchanged: 0 };
+      const existing = new Map<string, T>();
+      for (const row of [...table.values()].sort((a, b) => a.id - b.id)) existing.set(keyOf(row), row);
+      const seen = new Set<string>();
+      for (const row of rows) {
+        const key = keyOf(row);
+        if (seen.has(key)) throw new Error(`records batch lists ${kind} "${key}" more than once`);
+        seen.add(key);
+        const found = existing.get(key);
+        if (!found) {
+          const id = this.next(seq);
+          table.set(id, { ...row, id } as T);
+          counts.created += 1;
+        } else if (Object.keys(row).every((k) => sameValue((row as Record<string, unknown>)[k], (found as Record<string, unknown>)[k]))) {
+          counts.unchanged += 1;
+        } else {
+          table.set(found.id, { ...row, id: found.id } as T);
+          counts.updated += 1;
+        }
+        done += 1;
+        if (done % 1000 === 0) onProgress?.(done, total);
+      }
+      return counts;
+    };
+
+    const customerCounts = apply<Customer>(
+      'customer',
+      this.t.customers,
+      'customers',
+      batch.customers.map((c) => ({
+        name: c.name,
+        email: c.email,
+        phone: c.phone,
+        timezone: c.timezone,
+        lowTraffic: c.lowTraffic ?? null,
+        partner: c.partner ?? null,
+        slackChannel: c.slackChannel ?? null,
+        discordChannel: c.discordChannel ?? null,
+        notifyEmails: [...(c.notifyEmails ?? [])],
+      })),
+      (c) => c.name.toLowerCase(),
+    );
+    const byName = new Map([...this.t.customers.values()].sort((a, b) => b.id - a.id).map((c) => [c.name.toLowerCase(), c.id]));
+    const customerId = (name: string, what: string): number => {
+      const id = byName.get(name.toLowerCase());
+      if (id === undefined) throw new Error(`unknown customer "${name}" (referenced by ${what}); import or create it first`);
+      return id;
+    };
+
+    const peopleCounts = apply<Person>(
+      'person',
+      this.t.people,
+      'people',
+      batch.people.map((p) => ({
+        name: p.name,
+        email: p.email.trim().toLowerCase(),
+        phone: p.phone ?? null,
+        customerId: p.customer === null ? null : customerId(p.customer, `person ${p.email}`),
+        roles: [...p.roles],
+        slackUserId: p.slackUserId ?? null,
+        discordUserId: p.discordUserId ?? null,
+        partner: p.partner ?? null,
+      })),
+      (p) => p.email,
+    );
+    this.assertUnique('person', this.t.people, (p) => p.slackUserId, 'slackUserId');
+    this.assertUnique('person', this.t.people, (p) => p.discordUserId, 'discordUserId');
+
+    const deviceCounts = apply<Device>(
+      'device',
+      this.t.devices,
+      'devices',
+      batch.devices.map((d) => ({
+        customerId: customerId(d.customer, `device ${d.serial}`),
+        name: d.name,
+        product: d.product,
+        serial: d.serial,
+        mac: d.mac,
+        ip: d.ip,
+        version: d.version,
+        status: d.status,
+        replication: d.replication,
+        loadBalancerGroup: d.loadBalancerGroup ?? null,
+        databasePrimary: d.databasePrimary,
+        statusUrl: d.statusUrl ?? null,
+      })),
+      (d) => d.serial,
+    );
+    this.assertUnique('device', this.t.devices, (d) => `${d.customerId}/${d.name}`, '(customerId, name)');
+
+    const releaseCounts = apply<Release>(
+      'release',
+      this.t.releases,
+      'releases',
+      batch.releases.map((r) => ({
+        product: r.product,
+        version: r.version,
+        downtimeMinutes: [r.downtimeMinutes[0], r.downtimeMinutes[1]],
+        prerequisites: [...r.prerequisites],
+        impact: r.impact,
+        postUpgradeTasks: [...r.postUpgradeTasks],
+      })),
+      (r) => `${r.product}\u0000${r.version}`,
+    );
+
+    type WindowFields = Omit<MaintenanceWindow, 'id'> | Omit<UpgradeSlot, 'id'>;
+    const windowCounts = apply<Window>(
+      'window',
+      this.t.windows,
+      'windows',
+      batch.windows.map(
+        (w): WindowFields =>
+          w.kind === 'maintenance'
+            ? { kind: 'maintenance', start: w.start, end: w.end, reason: w.reason }
+            : {
+                kind: 'upgrade',
+                cron: w.cron,
+                timezone: w.timezone,
+                durationMinutes: w.durationMinutes,
+                customerId: w.customer === null ? null : customerId(w.customer, `upgrade slot "${w.cron}"`),
+              },
+      ) as Omit<Window, 'id'>[],
+      (row) => {
+        const w = row as WindowFields;
+        return w.kind === 'maintenance'
+          ? `maintenance ${w.start.toISOString()}–${w.end.toISOString()}`
+          : `upgrade ${w.cron} ${w.timezone} customer ${String(w.customerId ?? 'any')}`;
+      },
+    );
+
+    onProgress?.(total, total);
+    return {
+      customers: customerCounts,
+      people: peopleCounts,
+      devices: deviceCounts,
+      releases: releaseCounts,
+      windows: windowCounts,
+    };
+  }
+
+  private assertUnique<T>(kind: string, table: Map<number, T>, keyOf: (row: T) => string | null, what: string): void {
+    const seen = new Set<string>();
+    for (const row of table.values()) {
+      const key = keyOf(row);
+      if (key === null) continue;
+      if (seen.has(key)) throw new Error(`unique violation: two ${kind} rows share ${what} "${key}"`);
+      seen.add(key);
+    }
+  }
+}

@@ -1,0 +1,1003 @@
+/**
+ * The Store contract: one shared suite that every Store implementation (in-memory, SQLite,
+ * PostgreSQL) must pass, so that fast command tests on the fake mean the same on a real database.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Finding } from '../../src/domain/types.js';
+import { ConcurrentChangeError } from '../../src/ports.js';
+import type { NewRequest, RecordsBatch, Repositories, Store } from '../../src/ports.js';
+
+const at = (iso: string): Date => new Date(iso);
+
+/** A small records batch: two customers, staff, devices (one load-balancer group), releases, windows. */
+export function sampleRecords(): RecordsBatch {
+  return {
+    customers: [
+      {
+        name: 'Acme Corp',
+        email: 'it@acme.example',
+        phone: '+1 555 0100',
+        timezone: 'America/New_York',
+        lowTraffic: 'Sun 01:00-05:00',
+        partner: 'Northwind',
+        slackChannel: 'C0ACME',
+        discordChannel: '1100',
+        notifyEmails: ['ops@acme.example'],
+      },
+      {
+        name: 'Globex',
+        email: 'it@globex.example',
+        phone: '+49 30 0000',
+        timezone: 'Europe/Berlin',
+        lowTraffic: null,
+        partner: null,
+        slackChannel: null,
+        discordChannel: null,
+        notifyEmails: [],
+      },
+    ],
+    people: [
+      {
+        name: 'Jane Doe',
+        email: 'Jane@Acme.example',
+        phone: '+1 555 0101',
+        customer: 'acme corp',
+        roles: ['authorized_representative'],
+        slackUserId: 'U0JANE',
+        discordUserId: '2200',
+        partner: null,
+      },
+      {
+        name: 'Bob Roe',
+        email: 'bob@acme.example',
+        phone: null,
+        customer: 'Acme Corp',
+        roles: ['requester'],
+        slackUserId: null,
+        discordUserId: null,
+        partner: null,
+      },
+      {
+        name: 'Greta Gold',
+        email: 'greta@globex.example',
+        phone: null,
+        customer: 'Globex',
+        roles: ['authorized_representative'],
+        slackUserId: 'U0GRETA',
+        discordUserId: null,
+        partner: null,
+      },
+      {
+        name: 'Alex Agent',
+        email: 'alex@upgradedesk.example',
+        phone: null,
+        customer: null,
+        roles: ['agent'],
+        slackUserId: 'U0ALEX',
+        discordUserId: '3300',
+        partner: null,
+      },
+      {
+        name: 'Pat Admin',
+        email: 'pat@upgradedesk.example',
+        phone: null,
+        customer: null,
+        roles: ['agent', 'platform_admin'],
+        slackUserId: null,
+        discordUserId: null,
+        partner: null,
+      },
+    ],
+    devices: [
+      device('edge-01', 'Acme Corp', 'SN-1001', null),
+      device('edge-02', 'Acme Corp', 'SN-1002', 'lb-a'),
+      device('edge-03', 'ACME CORP', 'SN-1003', 'lb-a'),
+      device('gx-01', 'Globex', 'SN-2001', 'lb-a'),
+    ],
+    releases: [
+      {
+        product: 'SysMaster',
+        version: '7.1.0',
+        downtimeMinutes: [30, 60],
+        prerequisites: ['Open ports 22, 80, 8081'],
+        impact: 'Calls drop during the switch-over.',
+        postUpgradeTasks: ['Reset the manager password'],
+      },
+      {
+        product: 'SysMaster',
+        version: '9.0.0',
+        downtimeMinutes: [45, 90],
+        prerequisites: [],
+        impact: 'Longer restart.',
+        postUpgradeTasks: [],
+      },
+      {
+        product: 'EdgeOS',
+        version: '1.0.0',
+        downtimeMinutes: [10, 20],
+        prerequisites: [],
+        impact: 'Short.',
+        postUpgradeTasks: [],
+      },
+    ],
+    windows: [
+      { kind: 'maintenance', start: at('2026-12-01T00:00:00Z'), end: at('2026-12-01T06:00:00Z'), reason: 'Platform maintenance' },
+      { kind: 'upgrade', cron: '0 1 * * 0', timezone: 'UTC', durationMinutes: 240, customer: null },
+      { kind: 'upgrade', cron: '0 22 * * 6', timezone: 'America/New_York', durationMinutes: 180, customer: 'Acme Corp' },
+    ],
+  };
+}
+
+function device(name: string, customer: string, serial: string, group: string | null): RecordsBatch['devices'][number] {
+  return {
+    name,
+    customer,
+    product: 'SysMaster',
+    serial,
+    mac: '00:1a:2b:3c:4d:5e',
+    ip: '203.0.113.10',
+    version: '5.2.0',
+    status: 'configured',
+    replication: false,
+    loadBalancerGroup: group,
+    databasePrimary: name === 'edge-02',
+    statusUrl: `http://${name}.example:7751/status`,
+  };
+}
+
+const FINDING: Finding = { code: 'downgrade', severity: 'warning', message: 'Older target', device: 'edge-01' };
+
+interface Seeded {
+  acme: number;
+  globex: number;
+  jane: number;
+  bob: number;
+  greta: number;
+  alex: number;
+  edge01: number;
+  edge02: number;
+  edge03: number;
+  gx01: number;
+}
+
+async function seed(store: Store): Promise<Seeded> {
+  await store.records.upsert(sampleRecords());
+  const id = async <T extends { id: number }>(p: Promise<T | null>, what: string): Promise<number> => {
+    const found = await p;
+    if (!found) throw new Error(`seed: ${what} missing`);
+    return found.id;
+  };
+  const acme = await id(store.customers.byName('Acme Corp'), 'Acme');
+  const globex = await id(store.customers.byName('Globex'), 'Globex');
+  return {
+    acme,
+    globex,
+    jane: await id(store.people.byEmail('jane@acme.example'), 'jane'),
+    bob: await id(store.people.byEmail('bob@acme.example'), 'bob'),
+    greta: await id(store.people.byEmail('greta@globex.example'), 'greta'),
+    alex: await id(store.people.byEmail('alex@upgradedesk.example'), 'alex'),
+    edge01: await id(store.devices.findForCustomer(acme, 'edge-01'), 'edge-01'),
+    edge02: await id(store.devices.findForCustomer(acme, 'edge-02'), 'edge-02'),
+    edge03: await id(store.devices.findForCustomer(acme, 'edge-03'), 'edge-03'),
+    gx01: await id(store.devices.findForCustomer(globex, 'gx-01'), 'gx-01'),
+  };
+}
+
+function draft(s: Seeded, overrides: Partial<NewRequest> = {}): NewRequest {
+  return {
+    status: 'awaiting_consent',
+    customerId: s.acme,
+    requesterId: s.jane,
+    targetVersion: '7.1.0',
+    schedule: { mode: 'window', at: null },
+    options: { forced: false, redeploy: false, notifyPartner: true, notifyCustomer: false },
+    note: 'please hurry',
+    bulk: false,
+    findings: [FINDING],
+    via: 'slack',
+    contactEmail: 'jane@acme.example',
+    statusReason: null,
+    createdAt: at('2026-11-21T12:00:00.123Z'),
+    items: [
+      {
+        deviceId: s.edge01,
+        deviceName: 'edge-01',
+        seq: 0,
+        fromVersion: '5.2.0',
+        targetVersion: '7.1.0',
+        findings: [FINDING],
+      },
+    ],
+    ...overrides,
+  };
+}
+
+/** Runs the Store contract against the stores `open` returns (a fresh, empty one per test). */
+export function storeContract(name: string, open: () => Promise<Store>, close: (store: Store) => Promise<void>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await open();
+    });
+
+    afterEach(async () => {
+      await close(store);
+    });
+
+    describe('records import', () => {
+      it('imports a records batch and reports every record as created', async () => {
+        const summary = await store.records.upsert(sampleRecords());
+        expect(summary).toEqual({
+          customers: { created: 2, updated: 0, unchanged: 0 },
+          people: { created: 5, updated: 0, unchanged: 0 },
+          devices: { created: 4, updated: 0, unchanged: 0 },
+          releases: { created: 3, updated: 0, unchanged: 0 },
+          windows: { created: 3, updated: 0, unchanged: 0 },
+        });
+        expect(await store.customers.count()).toBe(2);
+      });
+
+      it('reports every record as unchanged when the same batch is imported again', async () => {
+        await store.records.upsert(sampleRecords());
+        const again = await store.records.upsert(sampleRecords());
+        expect(again).toEqual({
+          customers: { created: 0, updated: 0, unchanged: 2 },
+          people: { created: 0, updated: 0, unchanged: 5 },
+          devices: { created: 0, updated: 0, unchanged: 4 },
+          releases: { created: 0, updated: 0, unchanged: 3 },
+          windows: { created: 0, updated: 0, unchanged: 3 },
+        });
+      });
+
+      it('counts only the records whose values changed as updated, and adds the new ones', async () => {
+        await store.records.upsert(sampleRecords());
+        const batch = sampleRecords();
+        batch.customers[1]!.notifyEmails = ['noc@globex.example'];
+        batch.people[1]!.roles = ['requester', 'authorized_representative'];
+        batch.devices[0]!.version = '7.1.0';
+        batch.devices.push(device('edge-04', 'Acme Corp', 'SN-1004', null));
+        batch.releases[0]!.downtimeMinutes = [20, 40];
+        batch.windows[0] = { ...batch.windows[0]!, reason: 'Moved datacenter' } as RecordsBatch['windows'][number];
+        const summary = await store.records.upsert(batch);
+        expect(summary).toEqual({
+          customers: { created: 0, updated: 1, unchanged: 1 },
+          people: { created: 0, updated: 1, unchanged: 4 },
+          devices: { created: 1, updated: 1, unchanged: 3 },
+          releases: { created: 0, updated: 1, unchanged: 2 },
+          windows: { created: 0, updated: 1, unchanged: 2 },
+        });
+        const globex = await store.customers.byName('globex');
+        expect(globex?.notifyEmails).toEqual(['noc@globex.example']);
+        const bob = await store.people.byEmail('bob@acme.example');
+        expect(bob?.roles).toEqual(['requester', 'authorized_representative']);
+        const acme = await store.customers.byName('Acme Corp');
+        const edge01 = await store.devices.findForCustomer(acme!.id, 'edge-01');
+        expect(edge01?.version).toBe('7.1.0');
+        expect((await store.releases.find('SysMaster', '7.1.0'))?.downtimeMinutes).toEqual([20, 40]);
+        expect((await store.windows.maintenance()).map((w) => w.reason)).toEqual(['Moved datacenter']);
+        expect(await store.devices.forCustomer(acme!.id)).toHaveLength(4);
+      });
+
+      it('matches customers by name regardless of case and keeps their id', async () => {
+        await store.records.upsert(sampleRecords());
+        const before = await store.customers.byName('Acme Corp');
+        const batch = sampleRecords();
+        batch.customers[0]!.name = 'ACME Corp';
+        const summary = await store.records.upsert(batch);
+        expect(summary.customers).toEqual({ created: 0, updated: 1, unchanged: 1 });
+        expect(await store.customers.count()).toBe(2);
+        const after = await store.customers.byName('acme corp');
+        expect(after?.id).toBe(before?.id);
+        expect(after?.name).toBe('ACME Corp');
+      });
+
+      it('refuses a record that names an unknown customer and writes nothing', async () => {
+        const batch = sampleRecords();
+        batch.devices.push(device('ghost-01', 'Initech', 'SN-9999', null));
+        await expect(store.records.upsert(batch)).rejects.toThrow(/Initech/);
+        expect(await store.customers.count()).toBe(0);
+        expect(await store.people.byEmail('jane@acme.example')).toBeNull();
+      });
+
+      it('refuses a batch that lists the same natural key twice', async () => {
+        const batch = sampleRecords();
+        batch.devices.push({ ...batch.devices[0]!, name: 'edge-01-copy' });
+        await expect(store.records.upsert(batch)).rejects.toThrow(/SN-1001/);
+        expect(await store.customers.count()).toBe(0);
+      });
+
+      it('reports progress that ends at the total number of records', async () => {
+        const calls: [number, number][] = [];
+        await store.records.upsert(sampleRecords(), (done, total) => calls.push([done, total]));
+        expect(calls.length).toBeGreaterThan(0);
+        expect(calls.at(-1)).toEqual([17, 17]);
+        for (const [done, total] of calls) expect(done).toBeLessThanOrEqual(total);
+      });
+    });
+
+    describe('customers, people, devices and releases', () => {
+      let s: Seeded;
+      beforeEach(async () => {
+        s = await seed(store);
+      });
+
+      it('finds customers by id and by name regardless of case, lists and counts them', async () => {
+        const acme = await store.customers.byId(s.acme);
+        expect(acme).toEqual({
+          id: s.acme,
+          name: 'Acme Corp',
+          email: 'it@acme.example',
+          phone: '+1 555 0100',
+          timezone: 'America/New_York',
+          lowTraffic: 'Sun 01:00-05:00',
+          partner: 'Northwind',
+          slackChannel: 'C0ACME',
+          discordChannel: '1100',
+          notifyEmails: ['ops@acme.example'],
+        });
+        expect((await store.customers.byName('  aCmE cOrP '))?.id).toBe(s.acme);
+        expect(await store.customers.byName('Acme')).toBeNull();
+        expect(await store.customers.byId(9999)).toBeNull();
+        expect((await store.customers.list()).map((c) => c.name)).toEqual(['Acme Corp', 'Globex']);
+        expect(await store.customers.count()).toBe(2);
+      });
+
+      it('stores e-mail addresses lower-cased and finds people by e-mail regardless of case', async () => {
+        const jane = await store.people.byEmail('JANE@acme.EXAMPLE');
+        expect(jane).toEqual({
+          id: s.jane,
+          name: 'Jane Doe',
+          email: 'jane@acme.example',
+          phone: '+1 555 0101',
+          customerId: s.acme,
+          roles: ['authorized_representative'],
+          slackUserId: 'U0JANE',
+          discordUserId: '2200',
+          partner: null,
+        });
+        expect((await store.people.byId(s.jane))?.email).toBe('jane@acme.example');
+        expect(await store.people.byEmail('nobody@acme.example')).toBeNull();
+      });
+
+      it('finds people by Slack and by Discord user id', async () => {
+        expect((await store.people.bySlackUserId('U0JANE'))?.id).toBe(s.jane);
+        expect((await store.people.byDiscordUserId('3300'))?.id).toBe(s.alex);
+        expect(await store.people.bySlackUserId('u0jane')).toBeNull();
+        expect(await store.people.byDiscordUserId('0000')).toBeNull();
+      });
+
+      it('lists the people of one customer, the staff without a customer, and people by role', async () => {
+        expect((await store.people.list({ customerId: s.acme })).map((p) => p.email)).toEqual([
+          'jane@acme.example',
+          'bob@acme.example',
+        ]);
+        expect((await store.people.list({ customerId: null })).map((p) => p.email)).toEqual([
+          'alex@upgradedesk.example',
+          'pat@upgradedesk.example',
+        ]);
+        expect((await store.people.list({ role: 'agent' })).map((p) => p.email)).toEqual([
+          'alex@upgradedesk.example',
+          'pat@upgradedesk.example',
+        ]);
+        expect((await store.people.list({ customerId: s.acme, role: 'authorized_representative' })).map((p) => p.id)).toEqual([
+          s.jane,
+        ]);
+        expect(await store.people.list()).toHaveLength(5);
+      });
+
+      it('finds a device of a customer by name regardless of case, or by exact serial', async () => {
+        const edge = await store.devices.findForCustomer(s.acme, 'EDGE-02');
+        expect(edge).toEqual({
+          id: s.edge02,
+          customerId: s.acme,
+          name: 'edge-02',
+          product: 'SysMaster',
+          serial: 'SN-1002',
+          mac: '00:1a:2b:3c:4d:5e',
+          ip: '203.0.113.10',
+          version: '5.2.0',
+          status: 'configured',
+          replication: false,
+          loadBalancerGroup: 'lb-a',
+          databasePrimary: true,
+          statusUrl: 'http://edge-02.example:7751/status',
+        });
+        expect((await store.devices.findForCustomer(s.acme, 'SN-1003'))?.id).toBe(s.edge03);
+        expect(await store.devices.findForCustomer(s.acme, 'sn-1003')).toBeNull();
+        expect((await store.devices.byId(s.gx01))?.name).toBe('gx-01');
+      });
+
+      it("does not find another customer's device", async () => {
+        expect(await store.devices.findForCustomer(s.acme, 'gx-01')).toBeNull();
+        expect(await store.devices.findForCustomer(s.globex, 'SN-1001')).toBeNull();
+      });
+
+      it("lists a customer's devices and the members of one of its load-balancer groups", async () => {
+        expect((await store.devices.forCustomer(s.acme)).map((d) => d.name)).toEqual(['edge-01', 'edge-02', 'edge-03']);
+        expect((await store.devices.inGroup(s.acme, 'lb-a')).map((d) => d.name)).toEqual(['edge-02', 'edge-03']);
+        expect((await store.devices.inGroup(s.globex, 'lb-a')).map((d) => d.name)).toEqual(['gx-01']);
+        expect(await store.devices.inGroup(s.acme, 'lb-z')).toEqual([]);
+      });
+
+      it('finds releases by product, by product and version, and lists them all', async () => {
+        expect((await store.releases.forProduct('SysMaster')).map((r) => r.version).sort()).toEqual(['7.1.0', '9.0.0']);
+        const release = await store.releases.find('SysMaster', '7.1.0');
+        expect(release).toEqual({
+          id: expect.any(Number),
+          product: 'SysMaster',
+          version: '7.1.0',
+          downtimeMinutes: [30, 60],
+          prerequisites: ['Open ports 22, 80, 8081'],
+          impact: 'Calls drop during the switch-over.',
+          postUpgradeTasks: ['Reset the manager password'],
+        });
+        expect(await store.releases.find('SysMaster', '8.0.0')).toBeNull();
+        expect(await store.releases.list()).toHaveLength(3);
+      });
+    });
+
+    describe('windows', () => {
+      let s: Seeded;
+      beforeEach(async () => {
+        s = await seed(store);
+      });
+
+      it('lists maintenance windows in start order and finds one by id', async () => {
+        const added = await store.windows.addMaintenance({
+          start: at('2026-11-25T02:00:00.250Z'),
+          end: at('2026-11-25T04:00:00Z'),
+          reason: 'Kernel patch',
+        });
+        expect(added).toEqual({
+          id: expect.any(Number),
+          kind: 'maintenance',
+          start: at('2026-11-25T02:00:00.250Z'),
+          end: at('2026-11-25T04:00:00Z'),
+          reason: 'Kernel patch',
+        });
+        const all = await store.windows.maintenance();
+        expect(all.map((w) => w.reason)).toEqual(['Kernel patch', 'Platform maintenance']);
+        expect(await store.windows.maintenanceById(added.id)).toEqual(added);
+        expect(await store.windows.maintenanceById(9999)).toBeNull();
+      });
+
+      it('removes a maintenance window once and reports false for an unknown one', async () => {
+        const [first] = await store.windows.maintenance();
+        expect(await store.windows.removeMaintenance(first!.id)).toBe(true);
+        expect(await store.windows.removeMaintenance(first!.id)).toBe(false);
+        expect(await store.windows.maintenance()).toEqual([]);
+      });
+
+      it('does not treat an upgrade slot as a maintenance window', async () => {
+        const [slot] = await store.windows.slots(null);
+        expect(await store.windows.maintenanceById(slot!.id)).toBeNull();
+        expect(await store.windows.removeMaintenance(slot!.id)).toBe(false);
+        expect(await store.windows.slots(null)).toHaveLength(1);
+      });
+
+      it('gives a customer its own upgrade slots plus the global ones', async () => {
+        const acme = await store.windows.slots(s.acme);
+        expect(acme).toEqual([
+          { id: expect.any(Number), kind: 'upgrade', cron: '0 1 * * 0', timezone: 'UTC', durationMinutes: 240, customerId: null },
+          {
+            id: expect.any(Number),
+            kind: 'upgrade',
+            cron: '0 22 * * 6',
+            timezone: 'America/New_York',
+            durationMinutes: 180,
+            customerId: s.acme,
+          },
+        ]);
+        expect((await store.windows.slots(s.globex)).map((w) => w.cron)).toEqual(['0 1 * * 0']);
+        expect((await store.windows.slots(null)).map((w) => w.cron)).toEqual(['0 1 * * 0']);
+      });
+    });
+
+    describe('requests', () => {
+      let s: Seeded;
+      beforeEach(async () => {
+        s = await seed(store);
+      });
+
+      it('creates a request with a sequential reference, its items, and no runs or approvals yet', async () => {
+        const first = await store.requests.create(draft(s));
+        const second = await store.requests.create(draft(s, { items: [] }));
+        expect(second.id).toBe(first.id + 1);
+        expect(first.ref).toBe(`UPG-${String(first.id).padStart(6, '0')}`);
+        expect(first).toEqual({
+          id: first.id,
+          ref: first.ref,
+          status: 'awaiting_consent',
+          customerId: s.acme,
+          requesterId: s.jane,
+          targetVersion: '7.1.0',
+          schedule: { mode: 'window', at: null },
+          options: { forced: false, redeploy: false, notifyPartner: true, notifyCustomer: false },
+          note: 'please hurry',
+          bulk: false,
+          findings: [FINDING],
+          via: 'slack',
+          contactEmail: 'jane@acme.example',
+          assignedAgentId: null,
+          statusReason: null,
+          createdAt: at('2026-11-21T12:00:00.123Z'),
+          updatedAt: at('2026-11-21T12:00:00.123Z'),
+          items: [
+            {
+              id: expect.any(Number),
+              requestId: first.id,
+              deviceId: s.edge01,
+              deviceName: 'edge-01',
+              seq: 0,
+              fromVersion: '5.2.0',
+              targetVersion: '7.1.0',
+              findings: [FINDING],
+              run: null,
+            },
+          ],
+          approvals: [],
+        });
+        expect(second.items).toEqual([]);
+      });
+
+      it('keeps the items of a bulk request in sequence order', async () => {
+        const bulk = await store.requests.create(
+          draft(s, {
+            bulk: true,
+            items: [s.edge03, s.edge01, s.edge02].map((deviceId, i) => ({
+              deviceId,
+              deviceName: `d${2 - i}`,
+              seq: 2 - i,
+              fromVersion: '5.2.0',
+              targetVersion: '7.1.0',
+              findings: [],
+            })),
+          }),
+        );
+        expect(bulk.items.map((i) => i.seq)).toEqual([0, 1, 2]);
+        expect(bulk.items.map((i) => i.deviceId)).toEqual([s.edge02, s.edge01, s.edge03]);
+      });
+
+      it('finds requests by id and by reference, reading references leniently', async () => {
+        const created = await store.requests.create(draft(s));
+        expect(await store.requests.byId(created.id)).toEqual(created);
+        expect(await store.requests.byRef(created.ref)).toEqual(created);
+        expect(await store.requests.byRef(created.ref.toLowerCase())).toEqual(created);
+        expect(await store.requests.byRef(`UPG-${created.id}`)).toEqual(created);
+        expect(await store.requests.byRef('UPG-999999')).toBeNull();
+        expect(await store.requests.byRef('nonsense')).toBeNull();
+        expect(await store.requests.byId(999999)).toBeNull();
+      });
+
+      it('lists requests most recent first, filtered by customer and status, up to the limit', async () => {
+        const a = await store.requests.create(draft(s, { createdAt: at('2026-11-20T10:00:00Z') }));
+        const b = await store.requests.create(
+          draft(s, { createdAt: at('2026-11-22T10:00:00Z'), status: 'rejected', items: [] }),
+        );
+        const c = await store.requests.create(
+          draft(s, {
+            createdAt: at('2026-11-21T10:00:00Z'),
+            customerId: s.globex,
+            requesterId: s.greta,
+            items: [{ deviceId: s.gx01, deviceName: 'gx-01', seq: 0, fromVersion: '5.2.0', targetVersion: '7.1.0', findings: [] }],
+          }),
+        );
+        expect((await store.requests.list()).map((r) => r.id)).toEqual([b.id, c.id, a.id]);
+        expect((await store.requests.list({ customerId: s.acme })).map((r) => r.id)).toEqual([b.id, a.id]);
+        expect((await store.requests.list({ statuses: ['awaiting_consent'] })).map((r) => r.id)).toEqual([c.id, a.id]);
+        expect((await store.requests.list({ statuses: [] })).map((r) => r.id)).toEqual([]);
+        expect((await store.requests.list({ limit: 1 })).map((r) => r.id)).toEqual([b.id]);
+        const [listed] = await store.requests.list({ customerId: s.globex });
+        expect(listed?.items.map((i) => i.deviceName)).toEqual(['gx-01']);
+      });
+
+      it("maps each device with an open request to that request's reference", async () => {
+        const open = await store.requests.create(draft(s));
+        const closed = await store.requests.create(
+          draft(s, {
+            status: 'completed',
+            items: [{ deviceId: s.edge02, deviceName: 'edge-02', seq: 0, fromVersion: '5.2.0', targetVersion: '7.1.0', findings: [] }],
+          }),
+        );
+        expect(closed.status).toBe('completed');
+        const map = await store.requests.openForDevices([s.edge01, s.edge02, s.edge03, s.edge01]);
+        expect([...map.entries()]).toEqual([[s.edge01, open.ref]]);
+        expect((await store.requests.openForDevices([])).size).toBe(0);
+      });
+
+      it('applies a patch and keeps the fields the patch does not mention', async () => {
+        const created = await store.requests.create(draft(s));
+        const updated = await store.requests.update(
+          created.id,
+          {
+            status: 'scheduled',
+            schedule: { mode: 'window', at: at('2026-11-29T06:00:00.500Z') },
+            assignedAgentId: s.alex,
+            findings: [],
+            updatedAt: at('2026-11-21T13:00:00Z'),
+          },
+          'awaiting_consent',
+        );
+        expect(updated).toEqual({
+          ...created,
+          status: 'scheduled',
+          schedule: { mode: 'window', at: at('2026-11-29T06:00:00.500Z') },
+          assignedAgentId: s.alex,
+          findings: [],
+          updatedAt: at('2026-11-21T13:00:00Z'),
+        });
+        const reason = await store.requests.update(created.id, { statusReason: 'moved', updatedAt: at('2026-11-21T14:00:00Z') });
+        expect(reason.status).toBe('scheduled');
+        expect(reason.statusReason).toBe('moved');
+        expect(reason.assignedAgentId).toBe(s.alex);
+        expect(await store.requests.byId(created.id)).toEqual(reason);
+      });
+
+      it('throws ConcurrentChangeError and changes nothing when the status moved meanwhile', async () => {
+        const created = await store.requests.create(draft(s));
+        await store.requests.update(created.id, { status: 'approved', updatedAt: at('2026-11-21T13:00:00Z') }, 'awaiting_consent');
+        const stale = store.requests.update(
+          created.id,
+          { status: 'cancelled', statusReason: 'changed my mind', updatedAt: at('2026-11-21T13:00:01Z') },
+          'awaiting_consent',
+        );
+        await expect(stale).rejects.toBeInstanceOf(ConcurrentChangeError);
+        await expect(
+          store.requests.update(created.id, { status: 'cancelled', updatedAt: at('2026-11-21T13:00:01Z') }, 'awaiting_consent'),
+        ).rejects.toThrow(created.ref);
+        const current = await store.requests.byId(created.id);
+        expect(current?.status).toBe('approved');
+        expect(current?.statusReason).toBeNull();
+        expect(current?.updatedAt).toEqual(at('2026-11-21T13:00:00Z'));
+      });
+
+      it('throws when asked to update a request that does not exist', async () => {
+        await expect(store.requests.update(424242, { updatedAt: at('2026-11-21T13:00:00Z') })).rejects.toThrow();
+      });
+
+      it('records approvals and returns them with the request', async () => {
+        const created = await store.requests.create(draft(s));
+        const approval = await store.requests.addApproval({
+          requestId: created.id,
+          personId: s.jane,
+          by: 'Jane Doe <jane@acme.example>',
+          decision: 'approved',
+          via: 'discord',
+          at: at('2026-11-21T12:30:00.001Z'),
+          reason: null,
+          acknowledged: ['downgrade'],
+        });
+        expect(approval).toEqual({
+          id: expect.any(Number),
+          requestId: created.id,
+          personId: s.jane,
+          by: 'Jane Doe <jane@acme.example>',
+          decision: 'approved',
+          via: 'discord',
+          at: at('2026-11-21T12:30:00.001Z'),
+          reason: null,
+          acknowledged: ['downgrade'],
+        });
+        const second = await store.requests.addApproval({ ...approval, personId: s.bob, decision: 'declined', reason: 'no' });
+        expect((await store.requests.byId(created.id))?.approvals).toEqual([approval, second]);
+      });
+
+      it('finds the scheduled requests whose planned start lies in [from, to)', async () => {
+        const make = async (iso: string | null, status: 'scheduled' | 'approved' = 'scheduled') => {
+          const r = await store.requests.create(draft(s, { items: [] }));
+          return store.requests.update(r.id, {
+            status,
+            schedule: { mode: 'at', at: iso === null ? null : at(iso) },
+            updatedAt: at('2026-11-21T12:00:00Z'),
+          });
+        };
+        const atStart = await make('2026-11-22T00:00:00.000Z');
+        const inside = await make('2026-11-22T05:59:59.999Z');
+        await make('2026-11-22T06:00:00.000Z');
+        await make('2026-11-21T23:59:59.999Z');
+        await make('2026-11-22T03:00:00Z', 'approved');
+        await make(null);
+        const found = await store.requests.scheduledBetween(at('2026-11-22T00:00:00Z'), at('2026-11-22T06:00:00Z'));
+        expect(found.map((r) => r.id)).toEqual([atStart.id, inside.id]);
+      });
+    });
+
+    describe('runs', () => {
+      let s: Seeded;
+      beforeEach(async () => {
+        s = await seed(store);
+      });
+
+      it('creates one run per item, saves its progress and shows it on the request', async () => {
+        const request = await store.requests.create(draft(s));
+        const item = request.items[0]!;
+        const run = await store.runs.create(item.id, at('2026-11-22T01:00:00Z'));
+        expect(run).toEqual({
+          id: expect.any(Number),
+          requestItemId: item.id,
+          state: 'idle',
+          condition: 'ok',
+          attempt: 0,
+          outcome: 'pending',
+          agentId: null,
+          issues: [],
+          startedAt: null,
+          finishedAt: null,
+          updatedAt: at('2026-11-22T01:00:00Z'),
+        });
+        await expect(store.runs.create(item.id, at('2026-11-22T01:00:00Z'))).rejects.toThrow();
+        const saved = await store.runs.save({
+          ...run,
+          state: 'split',
+          condition: 'busy',
+          attempt: 2,
+          agentId: s.alex,
+          issues: ['slow disk'],
+          startedAt: at('2026-11-22T01:00:01.500Z'),
+          updatedAt: at('2026-11-22T01:05:00Z'),
+        });
+        expect(saved.state).toBe('split');
+        expect(await store.runs.byId(run.id)).toEqual(saved);
+        expect(await store.runs.forItem(item.id)).toEqual(saved);
+        expect(await store.runs.forItem(999999)).toBeNull();
+        expect((await store.requests.byId(request.id))?.items[0]?.run).toEqual(saved);
+        await expect(store.runs.save({ ...saved, id: 999999 })).rejects.toThrow();
+      });
+
+      it("keeps a run's activity log in order", async () => {
+        const request = await store.requests.create(draft(s));
+        const run = await store.runs.create(request.items[0]!.id, at('2026-11-22T01:00:00Z'));
+        const first = await store.runs.addEvent({
+          runId: run.id,
+          from: 'idle',
+          to: 'prepare_split',
+          event: 'next',
+          actor: 'alex@upgradedesk.example',
+          message: 'Preparing the split',
+          at: at('2026-11-22T01:00:00.010Z'),
+        });
+        const second = await store.runs.addEvent({ ...first, from: 'prepare_split', to: 'split', message: 'Split' });
+        expect(first.id).toBeLessThan(second.id);
+        expect(await store.runs.events(run.id)).toEqual([first, second]);
+        expect(await store.runs.events(999999)).toEqual([]);
+      });
+    });
+
+    describe('audit, outbox and problem reports', () => {
+      let s: Seeded;
+      beforeEach(async () => {
+        s = await seed(store);
+      });
+
+      it('lists audit events most recent first, filtered and limited', async () => {
+        const base = { actor: 'pat@upgradedesk.example', entity: 'request', invocationId: 'inv-1' };
+        await store.audit.record({ ...base, at: at('2026-11-21T10:00:00Z'), action: 'create', entityId: '1', data: { a: 1 } });
+        await store.audit.record({ ...base, at: at('2026-11-21T11:00:00Z'), action: 'approve', entityId: '1', data: {} });
+        await store.audit.record({
+          ...base,
+          at: at('2026-11-21T09:00:00Z'),
+          action: 'create',
+          entityId: '2',
+          entity: 'window',
+          data: { nested: { list: [1, 'two'] } },
+          invocationId: null,
+        });
+        const all = await store.audit.list();
+        expect(all.map((e) => e.action)).toEqual(['approve', 'create', 'create']);
+        expect(all[2]).toEqual({
+          id: expect.any(Number),
+          at: at('2026-11-21T09:00:00Z'),
+          actor: 'pat@upgradedesk.example',
+          action: 'create',
+          entity: 'window',
+          entityId: '2',
+          data: { nested: { list: [1, 'two'] } },
+          invocationId: null,
+        });
+        expect((await store.audit.list({ entity: 'request', entityId: '1' })).map((e) => e.action)).toEqual(['approve', 'create']);
+        expect((await store.audit.list({ action: 'create' })).map((e) => e.entityId)).toEqual(['1', '2']);
+        expect(await store.audit.list({ limit: 1 })).toHaveLength(1);
+      });
+
+      it('stores a notice once per dedupe key', async () => {
+        const request = await store.requests.create(draft(s));
+        const message = {
+          dedupeKey: `${request.ref}:approved:slack:C0ACME`,
+          requestId: request.id,
+          kind: 'approved' as const,
+          destination: 'slack:C0ACME',
+          payload: { text: 'Approved', fields: [{ label: 'By', value: 'Jane' }] },
+          createdAt: at('2026-11-21T12:00:00.321Z'),
+        };
+        expect(await store.outbox.enqueue(message)).toBe(true);
+        expect(await store.outbox.enqueue({ ...message, payload: { text: 'again' } })).toBe(false);
+        const stored = await store.outbox.forRequest(request.id);
+        expect(stored).toEqual([
+          {
+            id: expect.any(Number),
+            dedupeKey: message.dedupeKey,
+            requestId: request.id,
+            kind: 'approved',
+            destination: 'slack:C0ACME',
+            payload: { text: 'Approved', fields: [{ label: 'By', value: 'Jane' }] },
+            status: 'pending',
+            attempts: 0,
+            createdAt: at('2026-11-21T12:00:00.321Z'),
+            nextAttemptAt: at('2026-11-21T12:00:00.321Z'),
+            sentAt: null,
+          },
+        ]);
+      });
+
+      it('lists pending messages oldest first, up to a limit, and the messages of one request', async () => {
+        const request = await store.requests.create(draft(s));
+        const base = { requestId: null, kind: 'maintenance_added' as const, destination: 'ops', payload: null };
+        await store.outbox.enqueue({ ...base, dedupeKey: 'late', createdAt: at('2026-11-21T12:00:02Z') });
+        await store.outbox.enqueue({ ...base, dedupeKey: 'early', createdAt: at('2026-11-21T12:00:01Z') });
+        await store.outbox.enqueue({
+          ...base,
+          requestId: request.id,
+          kind: 'scheduled',
+          dedupeKey: 'mine',
+          createdAt: at('2026-11-21T12:00:03Z'),
+        });
+        expect((await store.outbox.pending()).map((m) => m.dedupeKey)).toEqual(['early', 'late', 'mine']);
+        expect((await store.outbox.pending(2)).map((m) => m.dedupeKey)).toEqual(['early', 'late']);
+        expect((await store.outbox.forRequest(request.id)).map((m) => m.dedupeKey)).toEqual(['mine']);
+        expect((await store.outbox.pending()).find((m) => m.dedupeKey === 'early')?.payload).toBeNull();
+      });
+
+      it('stores problem reports linked to their request', async () => {
+        const request = await store.requests.create(draft(s));
+        const report = await store.problems.create({
+          requestId: request.id,
+          reporterId: s.bob,
+          text: 'Dashboard is blank since the upgrade',
+          via: 'email',
+          at: at('2026-11-23T08:00:00Z'),
+        });
+        expect(report).toEqual({
+          id: expect.any(Number),
+          requestId: request.id,
+          reporterId: s.bob,
+          text: 'Dashboard is blank since the upgrade',
+          via: 'email',
+          at: at('2026-11-23T08:00:00Z'),
+        });
+        expect(await store.problems.forRequest(request.id)).toEqual([report]);
+        expect(await store.problems.forRequest(999999)).toEqual([]);
+      });
+    });
+
+    describe('transactions', () => {
+      let s: Seeded;
+      beforeEach(async () => {
+        s = await seed(store);
+      });
+
+      const writeEverything = async (tx: Repositories, tag: string): Promise<number> => {
+        const request = await tx.requests.create(draft(s));
+        await tx.requests.update(request.id, { status: 'approved', updatedAt: at('2026-11-21T12:10:00Z') });
+        await tx.requests.addApproval({
+          requestId: request.id,
+          personId: s.jane,
+          by: 'Jane',
+          decision: 'approved',
+          via: 'slack',
+          at: at('2026-11-21T12:10:00Z'),
+          reason: null,
+          acknowledged: [],
+        });
+        await tx.runs.create(request.items[0]!.id, at('2026-11-21T12:10:00Z'));
+        await tx.outbox.enqueue({
+          dedupeKey: `k-${tag}`,
+          requestId: request.id,
+          kind: 'approved',
+          destination: 'ops',
+          payload: {},
+          createdAt: at('2026-11-21T12:10:00Z'),
+        });
+        await tx.audit.record({
+          at: at('2026-11-21T12:10:00Z'),
+          actor: 'system',
+          action: tag,
+          entity: 'request',
+          entityId: String(request.id),
+          data: {},
+          invocationId: null,
+        });
+        await tx.windows.addMaintenance({ start: at('2027-01-01T00:00:00Z'), end: at('2027-01-01T01:00:00Z'), reason: tag });
+        return request.id;
+      };
+
+      it('commits every write of a transaction together and returns its result', async () => {
+        const id = await store.transaction((tx) => writeEverything(tx, 'commit'));
+        const request = await store.requests.byId(id);
+        expect(request?.status).toBe('approved');
+        expect(request?.approvals).toHaveLength(1);
+        expect(request?.items[0]?.run?.state).toBe('idle');
+        expect(await store.outbox.forRequest(id)).toHaveLength(1);
+        expect(await store.audit.list({ action: 'commit' })).toHaveLength(1);
+      });
+
+      it('rolls back every write of a transaction that throws and rethrows the error', async () => {
+        let createdId = 0;
+        await expect(
+          store.transaction(async (tx) => {
+            createdId = await writeEverything(tx, 'rollback');
+            await tx.records.upsert({ ...sampleRecords(), customers: [], people: [], releases: [], windows: [] });
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(createdId).toBeGreaterThan(0);
+        expect(await store.requests.byId(createdId)).toBeNull();
+        expect(await store.requests.list()).toEqual([]);
+        expect(await store.outbox.pending()).toEqual([]);
+        expect(await store.audit.list({ action: 'rollback' })).toEqual([]);
+        expect(await store.windows.maintenance()).toHaveLength(1);
+        expect(await store.requests.openForDevices([s.edge01])).toEqual(new Map());
+      });
+
+      it('rolls back a failed records import inside a transaction', async () => {
+        const batch = sampleRecords();
+        batch.customers.push({ ...batch.customers[1]!, name: 'Initrode' });
+        batch.devices.push(device('ghost-01', 'Nobody Inc', 'SN-9999', null));
+        await expect(store.transaction((tx) => tx.records.upsert(batch))).rejects.toThrow(/Nobody Inc/);
+        expect(await store.customers.byName('Initrode')).toBeNull();
+        expect(await store.customers.count()).toBe(2);
+      });
+
+      it('rolls back only a nested transaction that throws when the outer one carries on', async () => {
+        await store.transaction(async (tx) => {
+          await tx.windows.addMaintenance({ start: at('2027-01-01T00:00:00Z'), end: at('2027-01-01T01:00:00Z'), reason: 'outer' });
+          await expect(
+            store.transaction(async (inner) => {
+              await inner.windows.addMaintenance({
+                start: at('2027-02-01T00:00:00Z'),
+                end: at('2027-02-01T01:00:00Z'),
+                reason: 'inner',
+              });
+              throw new Error('inner failure');
+            }),
+          ).rejects.toThrow('inner failure');
+        });
+        expect((await store.windows.maintenance()).map((w) => w.reason)).toEqual(['Platform maintenance', 'outer']);
+      });
+
+      it('keeps a write made outside a transaction while that transaction was open and later rolled back', async () => {
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const failing = store.transaction(async (tx) => {
+          await tx.windows.addMaintenance({ start: at('2027-01-01T00:00:00Z'), end: at('2027-01-01T01:00:00Z'), reason: 'doomed' });
+          await gate;
+          throw new Error('late failure');
+        });
+        const outside = store.windows.addMaintenance({
+          start: at('2027-03-01T00:00:00Z'),
+          end: at('2027-03-01T01:00:00Z'),
+          reason: 'independent',
+        });
+        release();
+        await expect(failing).rejects.toThrow('late failure');
+        await outside;
+        expect((await store.windows.maintenance()).map((w) => w.reason)).toEqual(['Platform maintenance', 'independent']);
+      });
+    });
+
+    describe('dates', () => {
+      it('round-trips times to the millisecond and hands out copies callers cannot change', async () => {
+        const start = at('2026-11-25T02:00:00.987Z');
+        const added = await store.windows.addMaintenance({ start, end: at('2026-11-25T04:00:00.001Z'), reason: 'x' });
+        start.setUTCFullYear(2000);
+        added.end.setUTCFullYear(2000);
+        const [read] = await store.windows.maintenance();
+        expect(read?.start).toEqual(at('2026-11-25T02:00:00.987Z'));
+        expect(read?.end).toEqual(at('2026-11-25T04:00:00.001Z'));
+        read!.start.setUTCFullYear(1999);
+        const [again] = await store.windows.maintenance();
+        expect(again?.start).toEqual(at('2026-11-25T02:00:00.987Z'));
+      });
+    });
+  });
+}
