@@ -27,6 +27,11 @@ const notifyFlags = {
   redeploy: { kind: 'flag', help: 'redeploy the device as part of the update [001]' },
 } as const;
 
+/** The [001] options as the services name them. */
+function optionFlags(a: { forced: boolean; redeploy: boolean; notify_partner: boolean; notify_customer: boolean }) {
+  return { forced: a.forced, redeploy: a.redeploy, notifyPartner: a.notify_partner, notifyCustomer: a.notify_customer };
+}
+
 /** `/upgrade request`: one device. */
 export const requestCommand = defineCommand({
   group: 'upgrade',
@@ -67,10 +72,7 @@ export const requestCommand = defineCommand({
         email: a.email,
         phone: a.phone,
         note: a.note,
-        forced: a.forced,
-        redeploy: a.redeploy,
-        notifyPartner: a.notify_partner,
-        notifyCustomer: a.notify_customer,
+        ...optionFlags(a),
         steps: a.steps,
       },
       ctx.invocation.via,
@@ -118,10 +120,7 @@ export const bulkCommand = defineCommand({
         when: a.when,
         company: a.company,
         note: a.note,
-        forced: a.forced,
-        redeploy: a.redeploy,
-        notifyPartner: a.notify_partner,
-        notifyCustomer: a.notify_customer,
+        ...optionFlags(a),
       },
       ctx.invocation.via,
       ctx.invocation.id,

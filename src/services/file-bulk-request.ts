@@ -11,19 +11,15 @@ import { hasErrors, validateItem, validateRequestLevel } from '../domain/validat
 import { DEVICE_STATUSES } from '../domain/types.js';
 import type { Channel, Device, Finding, Person, Release } from '../domain/types.js';
 import { customerFor, draftBase, storeNewRequest } from './intake.js';
+import type { FormCommon } from './intake.js';
 import type { RequestView } from './request-view.js';
 
 /** The `/upgrade bulk` form. */
-export interface BulkInput {
+export interface BulkInput extends Omit<FormCommon, 'email'> {
   devices: string;
   version: string;
   when: string;
   company?: string;
-  note?: string;
-  forced: boolean;
-  redeploy: boolean;
-  notifyPartner: boolean;
-  notifyCustomer: boolean;
 }
 
 /** Most devices one bulk request may cover. */
@@ -166,17 +162,10 @@ export async function fileBulkRequest(
       deps,
       tx,
       {
-        ...draftBase(person, customer.value, via, now, undefined),
+        ...draftBase(person, customer.value, via, now, input),
         status: hasErrors([...findings, ...itemFindings]) ? 'rejected' : 'awaiting_consent',
         targetVersion: target,
         schedule,
-        options: {
-          forced: input.forced,
-          redeploy: input.redeploy,
-          notifyPartner: input.notifyPartner,
-          notifyCustomer: input.notifyCustomer,
-        },
-        note: input.note?.trim() || null,
         bulk: true,
         findings,
         items,

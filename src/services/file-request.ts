@@ -11,10 +11,11 @@ import { hasErrors, validateItem, validateRequestLevel } from '../domain/validat
 import type { Channel, Device, Finding, Person, Release } from '../domain/types.js';
 import type { Repositories } from '../ports.js';
 import { customerFor, draftBase, mayFile, storeNewRequest } from './intake.js';
+import type { FormCommon } from './intake.js';
 import type { RequestView } from './request-view.js';
 
 /** The `/upgrade request` form, as typed or filled in. */
-export interface RequestInput {
+export interface RequestInput extends FormCommon {
   device: string;
   version: string;
   when: string;
@@ -23,12 +24,6 @@ export interface RequestInput {
   serial?: string;
   company?: string;
   phone?: string;
-  email?: string;
-  note?: string;
-  forced: boolean;
-  redeploy: boolean;
-  notifyPartner: boolean;
-  notifyCustomer: boolean;
   /** File a jump of more than two major versions as consecutive steps [002]. */
   steps: boolean;
 }
@@ -114,17 +109,10 @@ export async function fileRequest(
       deps,
       tx,
       {
-        ...draftBase(person, customer.value, via, now, input.email),
+        ...draftBase(person, customer.value, via, now, input),
         status: rejected ? 'rejected' : 'awaiting_consent',
         targetVersion: input.version.trim(),
         schedule,
-        options: {
-          forced: input.forced,
-          redeploy: input.redeploy,
-          notifyPartner: input.notifyPartner,
-          notifyCustomer: input.notifyCustomer,
-        },
-        note: input.note?.trim() || null,
         bulk: false,
         findings: device ? checked : [...checked, ...item.findings],
         items: device

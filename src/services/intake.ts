@@ -7,7 +7,7 @@ import type { Deps } from '../core/command.js';
 import { authorize } from '../domain/roles.js';
 import { fail, ok } from '../domain/result.js';
 import type { Result } from '../domain/result.js';
-import type { Channel, Customer, Person } from '../domain/types.js';
+import type { Channel, Customer, Person, RequestOptions } from '../domain/types.js';
 import type { NewRequest, Repositories } from '../ports.js';
 import { notify } from './notify.js';
 import { consentActions, describeRequest, loadView } from './request-view.js';
@@ -106,21 +106,38 @@ export function filedReply(view: RequestView) {
   };
 }
 
-/** Builds the stable part of a new request's draft. */
+/** The options and free text every request form has. */
+export interface FormCommon extends RequestOptions {
+  /** Where the feedback goes [003]; the requester's address when absent. */
+  email?: string;
+  note?: string;
+}
+
+/** Builds the part of a new request's draft that single and bulk requests share. */
 export function draftBase(
   person: Person,
   customer: Customer,
   via: Channel,
   now: Date,
-  contactEmail: string | undefined,
-): Pick<NewRequest, 'customerId' | 'requesterId' | 'via' | 'createdAt' | 'contactEmail' | 'statusReason'> {
+  form: FormCommon,
+): Pick<
+  NewRequest,
+  'customerId' | 'requesterId' | 'via' | 'createdAt' | 'contactEmail' | 'statusReason' | 'options' | 'note'
+> {
   return {
     customerId: customer.id,
     requesterId: person.id,
     via,
     createdAt: now,
-    contactEmail: (contactEmail ?? person.email).toLowerCase(),
+    contactEmail: (form.email ?? person.email).toLowerCase(),
     statusReason: null,
+    options: {
+      forced: form.forced,
+      redeploy: form.redeploy,
+      notifyPartner: form.notifyPartner,
+      notifyCustomer: form.notifyCustomer,
+    },
+    note: form.note?.trim() || null,
   };
 }
 
