@@ -7,4 +7,5 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 const { runCli } = await import(entry.href);
-process.exitCode = await runCli(process.argv.slice(2));
+// Exit explicitly: the queue may leave lock-refresh timers behind for a while after it stopped.
+process.exit(await runCli(process.argv.slice(2)));

@@ -11,6 +11,7 @@ import { driveRun } from '../src/services/drive-run.js';
 import { failureReply } from '../src/services/intake.js';
 import { addMaintenance, listMaintenance, removeMaintenance } from '../src/services/maintenance-windows.js';
 import { describeRequest } from '../src/services/request-view.js';
+import { revealManagerPassword } from '../src/services/reveal-manager-password.js';
 
 /** `/upgrade-admin maintenance add <start> <end> <reason>`. */
 export const maintenanceAddCommand = defineCommand({
@@ -102,30 +103,75 @@ export const assignCommand = defineCommand({
   },
 });
 
-/** `/upgrade-admin run REF next|retry|abort`. */
+/** `/upgrade-admin run REF next|retry|abort|clear [device=NAME] [note="..."]`. */
 export const runCommand = defineCommand({
   group: 'upgrade-admin',
   name: 'run',
-  description: 'Drive the current run of a request: next, retry or abort',
-  usage: '/upgrade-admin run REF next|retry|abort',
-  example: '/upgrade-admin run UPG-000001 next',
+  description: 'Drive a run of a request: next, retry, abort, or clear a busy/broken run',
+  usage: '/upgrade-admin run REF next|retry|abort|clear [device=NAME] [note="what you saw"]',
+  example: '/upgrade-admin run UPG-000001 next note="Merge took longer: large config"',
   args: {
     ref: { kind: 'string', required: true, positional: 0, help: 'request reference' },
-    event: { kind: 'choice', choices: ['next', 'retry', 'abort'], required: true, positional: 1, help: 'next, retry or abort' },
+    event: {
+      kind: 'choice',
+      choices: ['next', 'retry', 'abort', 'clear'],
+      required: true,
+      positional: 1,
+      help: 'next, retry, abort, or clear (after a busy/broken run is fixed)',
+    },
+    device: { kind: 'string', help: 'which device, when several run at once (default: the first active one)' },
+    note: { kind: 'string', help: 'an issue to record for the completion feedback' },
   },
   permission: 'drive_run',
   sideEffects: true,
   async run(ctx, a) {
-    const done = await driveRun(ctx.deps, ctx.person, a.ref, a.event as RunEventName, ctx.invocation.id);
+    const done = await driveRun(ctx.deps, ctx.person, a.ref, a.event as RunEventName, ctx.invocation.id, {
+      device: a.device ?? null,
+      note: a.note ?? null,
+    });
     if (!done.ok) return failureReply(done.error);
     const { view, run, device } = done.value;
     return describeRequest(view, [
       fields([
         ['Device', device],
         ['Run state', `${run.state.replace(/_/g, ' ')} (${runProgress(run.state)}%)`],
+        ['Condition', run.condition === 'ok' ? null : run.condition],
         ['Attempt', String(run.attempt)],
       ]),
     ]);
+  },
+});
+
+/** `/upgrade-admin password REF`: the manager password, for the assigned agent's eyes only [003]. */
+export const passwordRevealCommand = defineCommand({
+  group: 'upgrade-admin',
+  name: 'password',
+  description: 'Show the manager password of a request to its assigned agent (only you see the reply)',
+  usage: '/upgrade-admin password REF',
+  example: '/upgrade-admin password UPG-000001',
+  args: { ref: { kind: 'string', required: true, positional: 0, help: 'request reference' } },
+  // Anyone who can see the request gets past the dispatcher; the service lets only the assigned agent
+  // through and audits everyone else, with a refusal that says who may.
+  permission: 'view_request',
+  sideEffects: false,
+  async run(ctx, a) {
+    const done = await revealManagerPassword(ctx.deps, ctx.person, a.ref, ctx.invocation.via, ctx.invocation.id);
+    if (!done.ok) return failureReply(done.error);
+    const { request, password } = done.value;
+    return {
+      ...reply(
+        `Manager password for ${request.ref}`,
+        fields([
+          ['Devices', [...new Set(request.items.map((i) => i.deviceName))].join(', ') || null],
+          ['Manager password', password],
+        ]),
+        text(
+          'Only you see this. Do not paste it into a channel, ticket or e-mail; it is erased when the run ends. ' +
+            'The customer should reset it after the upgrade [003].',
+        ),
+      ),
+      visibility: 'private',
+    };
   },
 });
 
@@ -136,4 +182,5 @@ export const adminCommands = [
   maintenanceRemoveCommand,
   assignCommand,
   runCommand,
+  passwordRevealCommand,
 ];

@@ -13,7 +13,9 @@ import { fileRequest } from '../src/services/file-request.js';
 import { failureReply, filedReply } from '../src/services/intake.js';
 import { listReleases } from '../src/services/list-releases.js';
 import { listWindows } from '../src/services/list-windows.js';
+import { MAX_MANAGER_PASSWORD_LENGTH, provideManagerPassword } from '../src/services/provide-manager-password.js';
 import { listRequests, requestStatus } from '../src/services/query-requests.js';
+import { rateRequest } from '../src/services/rate-request.js';
 import { reportProblem } from '../src/services/report-problem.js';
 import { consentActions, describeRequest, describeSchedule } from '../src/services/request-view.js';
 import type { RequestView } from '../src/services/request-view.js';
@@ -326,6 +328,65 @@ export const problemCommand = defineCommand({
   },
 });
 
+/** `/upgrade rate REF <1-5> [comment]`. */
+export const rateCommand = defineCommand({
+  group: 'upgrade',
+  name: 'rate',
+  description: 'Rate a completed upgrade from 1 to 5',
+  usage: '/upgrade rate REF <1-5> [comment]',
+  example: '/upgrade rate UPG-000001 5 smooth and on time',
+  args: {
+    ref: refArg,
+    score: { kind: 'string', required: true, positional: 1, help: 'a score from 1 to 5' },
+    comment: { kind: 'string', positional: 'rest', help: 'what went well or not' },
+  },
+  permission: 'report_problem',
+  sideEffects: true,
+  async run(ctx, a) {
+    const done = await rateRequest(ctx.deps, ctx.person, a.ref, Number(a.score), a.comment ?? null, ctx.invocation.via, ctx.invocation.id);
+    if (!done.ok) return failureReply(done.error);
+    return reply(`Thank you: ${done.value.ref} rated ${done.value.score}/5`, text('The support team sees your rating and comment.'));
+  },
+});
+
+/** A request reference as `parseRef` reads it; checked before a sensitive command runs, so it cannot carry a password. */
+const REF_SHAPE = /^UPG-?\d{1,9}$/i;
+
+/** `/upgrade password REF <password>`: the manager password the agent logs in with [003]. */
+export const passwordCommand = defineCommand({
+  group: 'upgrade',
+  name: 'password',
+  description: 'Give the manager password the support agent needs for the upgrade (stored encrypted)',
+  usage: '/upgrade password REF <manager password>',
+  example: '/upgrade password UPG-000001 "correct horse battery staple"',
+  args: {
+    ref: { ...refArg, pattern: REF_SHAPE },
+    password: {
+      kind: 'string',
+      required: true,
+      positional: 'rest',
+      sensitive: true,
+      help: `the manager password from the System Configuration menu, up to ${MAX_MANAGER_PASSWORD_LENGTH} characters; quote it when it has spaces or quotes`,
+    },
+  },
+  permission: 'view_request',
+  sideEffects: true,
+  async run(ctx, a) {
+    const done = await provideManagerPassword(ctx.deps, ctx.person, a.ref, a.password, ctx.invocation.via, ctx.invocation.id);
+    if (!done.ok) return failureReply(done.error);
+    const { request, replaced, resolvedWarning } = done.value;
+    return reply(
+      `Manager password for ${request.ref} ${replaced ? 'replaced' : 'stored'}`,
+      text(
+        'It is stored encrypted. Only the support agent assigned to the upgrade can see it; it is never posted in a ' +
+          'channel or e-mail, and it is erased when the run ends.',
+      ),
+      ...(resolvedWarning ? [text('The request no longer warns that the manager password is missing.')] : []),
+      text('Please make sure it is valid before the upgrade starts, and reset it once the upgrade is done [003].'),
+    );
+  },
+});
+
 /** Every /upgrade command, in help order. */
 export const upgradeCommands = [
   requestCommand,
@@ -337,5 +398,7 @@ export const upgradeCommands = [
   approveCommand,
   declineCommand,
   cancelCommand,
+  passwordCommand,
   problemCommand,
+  rateCommand,
 ];

@@ -1,6 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { Relation } from 'typeorm';
-import type { Channel, Decision, FindingCode } from '../src/domain/types.js';
+import type { Channel, Decision, FindingCode, DeviceFingerprint } from '../src/domain/types.js';
 import type { PersonEntity } from './person.entity.js';
 import type { UpgradeRequestEntity } from './upgrade-request.entity.js';
 import { intColumn, jsonColumn, stringColumn, textColumn, timeColumn } from './columns.js';
@@ -45,4 +45,8 @@ export class ApprovalEntity {
   /** JSON array of the warning codes accepted with the decision. */
   @Column(jsonColumn())
   acknowledged: FindingCode[];
+
+  /** JSON array of the device fingerprints consented to; null on rows from before it existed. */
+  @Column(jsonColumn({ nullable: true }))
+  fingerprint: DeviceFingerprint[] | null;
 }

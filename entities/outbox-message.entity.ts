@@ -8,6 +8,7 @@ import { intColumn, jsonColumn, stringColumn, textColumn, timeColumn } from './c
 @Index('uq_outbox_messages_dedupe_key', ['dedupeKey'], { unique: true })
 @Index('idx_outbox_messages_status_next_attempt_at', ['status', 'nextAttemptAt'])
 @Index('idx_outbox_messages_request_id', ['requestId'])
+@Index('idx_outbox_messages_status_destination_id', ['status', 'destination', 'id'])
 export class OutboxMessageEntity {
   @PrimaryGeneratedColumn('increment', { type: 'integer' })
   id: number;
@@ -50,4 +51,16 @@ export class OutboxMessageEntity {
 
   @Column(timeColumn({ nullable: true }))
   sentAt: Date | null;
+
+  /** The platform's id of the posted message (Slack ts, Discord id, Message-ID), for edits. */
+  @Column(stringColumn(200, { nullable: true }))
+  externalId: string | null;
+
+  /** 0 when first stored; each in-place edit adds 1. */
+  @Column({ ...intColumn(), default: 0 })
+  revision: number;
+
+  /** A worker holds the message until then; null when unclaimed. */
+  @Column(timeColumn({ nullable: true }))
+  claimedUntil: Date | null;
 }

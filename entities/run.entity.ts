@@ -1,6 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { Relation } from 'typeorm';
-import type { RunCondition, RunOutcome, RunState } from '../src/domain/types.js';
+import type { PostCheck, RunCondition, RunOutcome, RunState } from '../src/domain/types.js';
 import type { PersonEntity } from './person.entity.js';
 import type { RequestItemEntity } from './request-item.entity.js';
 import { intColumn, jsonColumn, stringColumn, timeColumn } from './columns.js';
@@ -53,4 +53,8 @@ export class RunEntity {
 
   @Column(timeColumn())
   updatedAt: Date;
+
+  /** JSON: the post-upgrade check [002], once made. */
+  @Column(jsonColumn({ nullable: true }))
+  postCheck: PostCheck | null;
 }

@@ -27,6 +27,9 @@ Commands:
   console --as EMAIL       type commands as the person with that e-mail (a REPL on a terminal;
                            otherwise one command per line from stdin, replies on stdout)
   requests [--json]        print requests (--status S, --limit N; JSON as in the API)
+  demo [--keep]            the whole story in under a minute on a throwaway database, with the
+                           simulate executor: request, consent, schedule, notices, progress,
+                           completion feedback and rating, each message printed as posted
 
 Options:
   -h, --help               show this help
@@ -83,6 +86,16 @@ export async function runCli(
         return await consoleCommand(config, rest, io);
       case 'requests':
         return await requestsCommand(config, rest, io);
+      case 'demo': {
+        const parsed = options(rest, { keep: { type: 'boolean' }, 'step-ms': { type: 'string' } }, false);
+        const stepMs = parsed.values['step-ms'] === undefined ? undefined : Number(parsed.values['step-ms']);
+        if (stepMs !== undefined && (!Number.isInteger(stepMs) || stepMs < 0 || stepMs > 60_000)) {
+          io.stderr.write('upgrade-desk demo: --step-ms takes a whole number of milliseconds (0-60000).\n');
+          return 2;
+        }
+        const { runDemo } = await import('./demo.js');
+        return await runDemo({ out: io.stdout, keep: !!parsed.values.keep, stepMs });
+      }
       default:
         io.stderr.write(`upgrade-desk: unknown command "${command}".\n\n${HELP}\n`);
         return 2;
@@ -98,8 +111,14 @@ function describeDb(config: Config): string {
   return config.database.kind === 'postgres' ? 'PostgreSQL' : `SQLite ${config.database.path}`;
 }
 
-async function withApp(config: Config, work: (app: App) => Promise<number>): Promise<number> {
-  const app = await openApp({ ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel });
+async function withApp(
+  config: Config,
+  optionsOrWork: { queue?: boolean } | ((app: App) => Promise<number>),
+  maybeWork?: (app: App) => Promise<number>,
+): Promise<number> {
+  const work = typeof optionsOrWork === 'function' ? optionsOrWork : maybeWork!;
+  const options = typeof optionsOrWork === 'function' ? {} : optionsOrWork;
+  const app = await openApp({ ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, options);
   try {
     return await work(app);
   } finally {
@@ -172,7 +191,7 @@ async function consoleCommand(
     io.stderr.write('upgrade-desk console: say who is typing with --as EMAIL (a person in the records).\n');
     return 2;
   }
-  return withApp(config, async (app) => {
+  return withApp(config, { queue: true }, async (app) => {
     if ((await app.deps.store.customers.count()) === 0) {
       io.stderr.write(
         `The database (${describeDb(config)}) has no records yet: run "upgrade-desk start" once to load the demo records, or "upgrade-desk import FILE".\n`,

@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseFailureSpec } from './infra/executors/simulate-failures.js';
+import type { SimulatedFailure } from './infra/executors/simulate-failures.js';
 
 const optionalText = z
   .string()
@@ -29,6 +31,12 @@ const port = (fallback: number) =>
   optionalText
     .transform((v) => (v === undefined ? fallback : Number(v)))
     .refine((v) => Number.isInteger(v) && v >= 0 && v <= 65535, { message: 'expected a port number 0-65535' });
+
+/** A whole number in [min, max] written in decimal digits; `fallback` when unset. */
+const integer = (fallback: number, min: number, max: number, unit = '') =>
+  optionalText
+    .transform((v) => (v === undefined ? fallback : /^\d+$/.test(v) ? Number(v) : Number.NaN))
+    .refine((v) => Number.isInteger(v) && v >= min && v <= max, { message: `expected a whole number ${min}-${max}${unit}` });
 
 const prefixed = (prefix: string, what: string) =>
   optionalText.refine((v) => v === undefined || v.startsWith(prefix), {
@@ -59,6 +67,19 @@ const schema = z
     DISCORD_API_URL: url(['http:', 'https:'], 'https://discord.com/api'),
     DISCORD_OPS_CHANNEL: optionalText,
     EXECUTOR: z.enum(['manual', 'script', 'simulate']).default('manual'),
+    SCRIPT_COMMAND: optionalText,
+    SCRIPT_TIMEOUT_MS: integer(600_000, 100, 86_400_000, ' (milliseconds)'),
+    SIMULATE_STEP_MS: integer(1500, 0, 3_600_000, ' (milliseconds)'),
+    SIMULATE_FAIL: optionalText.superRefine((v, ctx) => {
+      const parsed = v === undefined ? null : parseFailureSpec(v);
+      if (parsed && !parsed.ok) {
+        ctx.addIssue({ code: 'custom', message: `${parsed.error}; expected e.g. "merge:1" or "split:broken,commit:busy"` });
+      }
+    }),
+    RUN_CONCURRENCY: integer(4, 1, 100),
+    QUEUE_LOCK_LIFETIME_MS: integer(30_000, 1000, 3_600_000, ' (milliseconds)'),
+    STATUS_CHECK_TIMEOUT_MS: integer(5000, 100, 600_000, ' (milliseconds)'),
+    STATUS_CHECK_RETRIES: integer(3, 0, 20),
     SMTP_URL: url(['smtp:', 'smtps:'], 'smtp://user:pass@mail.example.com:587'),
     MAIL_FROM: email.default('Upgrade Desk <upgrades@localhost>'),
     SMTP_INTAKE_PORT: port(2525),
@@ -80,6 +101,9 @@ const schema = z
     }
     if (env.AGENDA_BACKEND === 'postgres' && !(env.DATABASE_URL ?? '').startsWith('postgres')) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'must be a postgres:// URL when AGENDA_BACKEND=postgres' });
+    }
+    if (env.EXECUTOR === 'script' && !env.SCRIPT_COMMAND) {
+      ctx.addIssue({ code: 'custom', path: ['SCRIPT_COMMAND'], message: 'required when EXECUTOR=script' });
     }
     if (env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
       ctx.addIssue({
@@ -113,6 +137,19 @@ export interface Config {
   slack?: { botToken: string; signingSecret?: string; appToken?: string; apiUrl?: string; opsChannel?: string };
   discord?: { token: string; applicationId: string; apiUrl?: string; opsChannel?: string };
   executor: 'manual' | 'script' | 'simulate';
+  /** How upgrade runs are performed and checked (SPEC §5). */
+  /** After this long without renewal, a job locked by a dead process is run by another. */
+  queueLockLifetimeMs: number;
+  runs: {
+    /** Devices of one bulk request upgraded at once. */
+    concurrency: number;
+    /** The script executor's command (present when SCRIPT_COMMAND is set; required for EXECUTOR=script). */
+    script?: { command: string; timeoutMs: number };
+    /** The simulate executor: step duration and injected failures (SIMULATE_FAIL). */
+    simulate: { stepMs: number; failures: SimulatedFailure[] };
+    /** The post-upgrade status URL check: per-attempt timeout and retries after the first attempt. */
+    statusCheck: { timeoutMs: number; retries: number };
+  };
   mail: { smtpUrl?: string; from: string; intakePort: number; intakeAddress: string; imapUrl?: string };
   port: number;
   publicUrl: string;
@@ -167,6 +204,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, apiUrl: e.DISCORD_API_URL, opsChannel: e.DISCORD_OPS_CHANNEL }
         : undefined,
     executor: e.EXECUTOR,
+    queueLockLifetimeMs: e.QUEUE_LOCK_LIFETIME_MS,
+    runs: {
+      concurrency: e.RUN_CONCURRENCY,
+      script: e.SCRIPT_COMMAND ? { command: e.SCRIPT_COMMAND, timeoutMs: e.SCRIPT_TIMEOUT_MS } : undefined,
+      simulate: { stepMs: e.SIMULATE_STEP_MS, failures: simulateFailures(e.SIMULATE_FAIL) },
+      statusCheck: { timeoutMs: e.STATUS_CHECK_TIMEOUT_MS, retries: e.STATUS_CHECK_RETRIES },
+    },
     mail: { smtpUrl: e.SMTP_URL, from, intakePort: e.SMTP_INTAKE_PORT, intakeAddress: e.INTAKE_ADDRESS, imapUrl: e.IMAP_URL },
     port: e.PORT,
     publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
@@ -175,6 +219,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     supportEmail: e.SUPPORT_EMAIL ?? from.replace(/^.*<(.+)>$/, '$1'),
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** The failures of a SIMULATE_FAIL spec already validated by the schema (none when unset). */
+function simulateFailures(spec: string | undefined): SimulatedFailure[] {
+  const parsed = spec === undefined ? null : parseFailureSpec(spec);
+  return parsed?.ok ? parsed.value : [];
 }
 
 /** Loads `.env` from the working directory into process.env when present (real variables win). */

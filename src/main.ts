@@ -14,7 +14,19 @@ import { createDataSource, runMigrations } from './infra/data-source.js';
 import { createLogger } from './infra/logger.js';
 import { demoRecordsPath } from './infra/package-root.js';
 import { TypeOrmStore } from './infra/typeorm-store.js';
-import type { Clock } from './ports.js';
+import type { Clock, Executor, Scheduler, StatusChecker } from './ports.js';
+import type { Writable } from 'node:stream';
+import { createExecutor } from './infra/executors/create-executor.js';
+import { HttpStatusChecker } from './infra/status-check.js';
+import { OutboxWorker } from './infra/outbox/outbox-worker.js';
+import type { OutboxSink } from './infra/outbox/outbox-worker.js';
+import { ConsoleSink } from './infra/outbox/console-sink.js';
+import { LogSink } from './infra/outbox/log-sink.js';
+import { DEFAULT_ENGINE_SETTINGS } from './services/engine.js';
+import type { EngineDeps } from './services/engine.js';
+import { loadSecretBox } from './infra/secrets.js';
+import { Queue } from './infra/queue/queue.js';
+import type { QueueOptions } from './infra/queue/queue.js';
 import { formatImportSummary, importRecordsFiles, formatImportProblems } from './services/import-records.js';
 
 /** The wall clock. */
@@ -27,6 +39,8 @@ export interface App {
   registry: Registry;
   dataSource: DataSource;
   log: ReturnType<typeof createLogger>;
+  /** The queue client (null when opened without one: the sweep of a running bot catches up). */
+  queue: Queue | null;
   close(): Promise<void>;
 }
 
@@ -35,9 +49,27 @@ export function newInvocationId(): string {
   return randomUUID().slice(0, 8);
 }
 
+/**
+ * For processes opened without a queue (import, requests): changes are still stored, and the
+ * running bot's sweep schedules them within a minute.
+ */
+const deferredScheduler: Scheduler = {
+  async syncRequest() {},
+  kickOutbox() {},
+};
+
+export interface OpenOptions {
+  logger?: Logger & ReturnType<typeof createLogger>;
+  /** Connect to the queue so changes are scheduled at once (console, bot). */
+  queue?: boolean;
+  clock?: Clock;
+  queueOptions?: QueueOptions;
+}
+
 /** Connects to the database, runs pending migrations, and wires the services. */
-export async function openApp(config: Config, options: { logger?: Logger & ReturnType<typeof createLogger> } = {}): Promise<App> {
+export async function openApp(config: Config, options: OpenOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
   const dataSource = createDataSource(
     config.database.kind === 'postgres' ? { url: config.database.url } : { sqlitePath: config.database.path },
   );
@@ -50,17 +82,35 @@ export async function openApp(config: Config, options: { logger?: Logger & Retur
     throw error;
   }
   const store = new TypeOrmStore(dataSource);
-  const deps: Deps = { store, clock: systemClock, log, settings: { supportEmail: config.supportEmail } };
-  return {
-    config,
-    deps,
-    registry,
-    dataSource,
-    log,
-    async close() {
-      await store.close();
-    },
-  };
+  let queue: Queue | null = null;
+  try {
+    const secretBox = await loadSecretBox({ secretsKey: config.secretsKey, dataDir: config.dataDir, log });
+    if (options.queue) queue = await Queue.open(config, store, clock, log, options.queueOptions);
+    const deps: Deps = {
+      store,
+      clock,
+      log,
+      settings: { supportEmail: config.supportEmail, runConcurrency: config.runs.concurrency },
+      scheduler: queue?.scheduler ?? deferredScheduler,
+      secretBox,
+    };
+    return {
+      config,
+      deps,
+      registry,
+      dataSource,
+      log,
+      queue,
+      async close() {
+        await queue?.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await queue?.close().catch(() => {});
+    await store.close();
+    throw error;
+  }
 }
 
 /** Loads the shipped demo records when the database has no customer yet; returns whether it did. */
@@ -78,63 +128,115 @@ export interface RunningBot {
   app: App;
   server: Server;
   url: string;
+  /** Delivers the outbox (drain it in tests and the demo). */
+  outbox: OutboxWorker;
+  engine: EngineDeps;
   stop(): Promise<void>;
 }
 
+/** What tests and the demo may replace; everything else comes from the configuration. */
+export interface BotOptions {
+  clock?: Clock;
+  executor?: Executor;
+  statusChecker?: StatusChecker;
+  /** Sinks tried before the console and log sinks. */
+  sinks?: OutboxSink[];
+  /** Where the console sink prints the messages (default stdout). */
+  output?: Writable;
+  queueOptions?: QueueOptions;
+  outboxPollMs?: number;
+  /** Skip loading the demo records into an empty database. */
+  noDemoRecords?: boolean;
+}
+
 /**
- * Starts the bot on the configured adapters. For now that is the status endpoint on PORT
- * (`/healthz`); the chat, e-mail and web adapters join here as they are built.
+ * Starts the bot: the database, the queue (processing jobs with the configured executor), the
+ * outbox worker (console and log sinks for now) and the status endpoint on PORT (`/healthz`);
+ * the chat, e-mail and web adapters join here as they are built.
  */
-export async function startBot(config: Config): Promise<RunningBot> {
+export async function startBot(config: Config, options: BotOptions = {}): Promise<RunningBot> {
   const started = Date.now();
-  const app = await openApp(config);
-  await seedDemoIfEmpty(app);
-  const server = createServer((req, res) => {
-    if (req.url === '/healthz') {
-      app.dataSource
-        .query('SELECT 1')
-        .then(() => {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: 'ok' }));
-        })
-        .catch((error: unknown) => {
-          app.log.error({ err: error }, 'health check failed');
-          res.writeHead(503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: 'unavailable', reason: 'database' }));
-        });
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('Upgrade Desk: nothing here yet. GET /healthz reports health.\n');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
-  app.log.info(
-    {
-      database: config.database.kind === 'postgres' ? 'postgres' : config.database.path,
+  const app = await openApp(config, { queue: true, clock: options.clock, queueOptions: options.queueOptions });
+  const queue = app.queue!;
+  const log = app.log;
+  let outbox: OutboxWorker | null = null;
+  try {
+    if (!options.noDemoRecords) await seedDemoIfEmpty(app);
+    const engine: EngineDeps = {
+      ...app.deps,
+      executor: options.executor ?? createExecutor(config, { log }),
+      statusChecker:
+        options.statusChecker ??
+        new HttpStatusChecker({ timeoutMs: config.runs.statusCheck.timeoutMs, retries: config.runs.statusCheck.retries }),
+      engine: { ...DEFAULT_ENGINE_SETTINGS, concurrency: config.runs.concurrency },
+    };
+    outbox = new OutboxWorker({
+      outbox: app.deps.store.outbox,
+      sinks: [...(options.sinks ?? []), new ConsoleSink(options.output ?? process.stdout), new LogSink(log)],
+      log,
+      clock: app.deps.clock,
+      pollIntervalMs: options.outboxPollMs,
+    });
+    const worker = outbox;
+    queue.scheduler.onKickOutbox = () => worker.kick();
+    worker.start();
+    await queue.work(engine);
+    const server = createServer((req, res) => {
+      if (req.url === '/healthz') {
+        app.dataSource
+          .query('SELECT 1')
+          .then(() => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ status: 'ok' }));
+          })
+          .catch((error: unknown) => {
+            log.error({ err: error }, 'health check failed');
+            res.writeHead(503, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ status: 'unavailable', reason: 'database' }));
+          });
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Upgrade Desk: nothing here yet. GET /healthz reports health.\n');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
+    log.info(
+      {
+        database: config.database.kind === 'postgres' ? 'postgres' : config.database.path,
+        queue: config.agendaBackend,
+        executor: config.executor,
+        url,
+        slack: !!config.slack,
+        discord: !!config.discord,
+        ms: Date.now() - started,
+      },
+      'Upgrade Desk started',
+    );
+    let stopping: Promise<void> | null = null;
+    return {
+      app,
+      server,
       url,
-      slack: !!config.slack,
-      discord: !!config.discord,
-      ms: Date.now() - started,
-    },
-    'Upgrade Desk started',
-  );
-  let stopping: Promise<void> | null = null;
-  return {
-    app,
-    server,
-    url,
-    stop() {
-      stopping ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        await app.close();
-        app.log.info({}, 'Upgrade Desk stopped');
-      })();
-      return stopping;
-    },
-  };
+      outbox: worker,
+      engine,
+      stop() {
+        stopping ??= (async () => {
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+          await worker.stop({ timeoutMs: 5000 });
+          await app.close();
+          log.info({}, 'Upgrade Desk stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await outbox?.stop({ timeoutMs: 1000 }).catch(() => {});
+    await app.close().catch(() => {});
+    throw error;
+  }
 }

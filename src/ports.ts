@@ -10,6 +10,7 @@ import type {
   Finding,
   MaintenanceWindow,
   Person,
+  PostCheck,
   Release,
   RequestItem,
   RequestOptions,
@@ -17,6 +18,7 @@ import type {
   Role,
   Run,
   RunEvent,
+  RunState,
   Schedule,
   UpgradeRequest,
   UpgradeSlot,
@@ -52,6 +54,8 @@ export interface DeviceRepository {
   forCustomer(customerId: number): Promise<Device[]>;
   /** Devices of a customer in one load-balancer group. */
   inGroup(customerId: number, group: string): Promise<Device[]>;
+  /** Records the version a device verifiably runs after an upgrade. */
+  recordVersion(id: number, version: string): Promise<void>;
 }
 
 export interface ReleaseRepository {
@@ -182,13 +186,80 @@ export interface OutboxMessage {
   createdAt: Date;
   nextAttemptAt: Date;
   sentAt: Date | null;
+  /** The platform's id of the posted message (Slack ts, Discord id, Message-ID), for edits. */
+  externalId: string | null;
+  /** 0 when first stored; each in-place edit adds 1. */
+  revision: number;
+  lastError: string | null;
+  /** A worker holds the message until then (null: unclaimed). */
+  claimedUntil: Date | null;
 }
+
+/** What `enqueue` takes: the rest is set by the repository. */
+export type NewOutboxMessage = Omit<
+  OutboxMessage,
+  'id' | 'status' | 'attempts' | 'sentAt' | 'nextAttemptAt' | 'externalId' | 'revision' | 'lastError' | 'claimedUntil'
+>;
 
 export interface OutboxRepository {
   /** Stores the message unless one with the same dedupeKey exists; true when stored. */
-  enqueue(message: Omit<OutboxMessage, 'id' | 'status' | 'attempts' | 'sentAt' | 'nextAttemptAt'>): Promise<boolean>;
+  enqueue(message: NewOutboxMessage): Promise<boolean>;
+  /**
+   * For messages edited in place (the progress message): stores the message when new, otherwise
+   * replaces its payload, bumps `revision` and makes it pending again so the sink edits the
+   * message it posted before (`externalId`). True when something changed.
+   */
+  upsertEditable(message: NewOutboxMessage, at: Date): Promise<boolean>;
+  /** Pending messages, oldest first (any destination); for inspection and tests. */
   pending(limit?: number): Promise<OutboxMessage[]>;
   forRequest(requestId: number): Promise<OutboxMessage[]>;
+  /**
+   * Atomically claims, for each destination, its oldest pending message when that message is due
+   * (`nextAttemptAt` <= now) and not claimed by a live worker (`claimedUntil` < now), setting
+   * `claimedUntil` = leaseUntil. Destinations are independent; within one destination order is
+   * kept because only the head can be claimed. At most `limit` messages.
+   */
+  claimDue(now: Date, leaseUntil: Date, limit: number): Promise<OutboxMessage[]>;
+  /** Marks a claimed message delivered, remembering the platform's message id for later edits. */
+  markSent(id: number, revision: number, at: Date, externalId: string | null): Promise<void>;
+  /** Records a failed attempt: `retryAt` null gives up (status failed), otherwise pending again then. */
+  markFailed(id: number, error: string, retryAt: Date | null, at: Date): Promise<void>;
+}
+
+/** An encrypted secret as stored: AES-256-GCM parts, base64. */
+export interface SealedSecret {
+  ciphertext: string;
+  iv: string;
+  authTag: string;
+}
+
+/** Encrypted secrets of requests (the manager password [003]). */
+export interface SecretRepository {
+  /** Stores or replaces the secret `name` of a request. */
+  put(requestId: number, name: string, sealed: SealedSecret, at: Date): Promise<void>;
+  /** The sealed secret, or null when none was given or it was purged. */
+  get(requestId: number, name: string): Promise<SealedSecret | null>;
+  /** Erases every secret of the request (keeps a purged marker); returns how many were erased. */
+  purge(requestId: number, at: Date): Promise<number>;
+}
+
+/** Encrypts and decrypts secrets (src/infra/secrets.ts); the key never leaves it. */
+export interface SecretBox {
+  seal(plain: string): SealedSecret;
+  /** Throws when the secret was tampered with or sealed under another key. */
+  open(sealed: SealedSecret): string;
+}
+
+/**
+ * The queue as services see it. Jobs are derived from stored state: after a change commits, the
+ * service asks the scheduler to bring a request's jobs in line (idempotent, safe to repeat; a
+ * periodic sweep repeats it, so a crash between commit and sync loses nothing).
+ */
+export interface Scheduler {
+  /** (Re)schedules or removes the jobs of one request to match its stored status and schedule. */
+  syncRequest(requestId: number): Promise<void>;
+  /** Wakes the outbox worker (new messages were committed). */
+  kickOutbox(): void;
 }
 
 export interface ProblemReport {
@@ -258,10 +329,52 @@ export interface Repositories {
   outbox: OutboxRepository;
   problems: ProblemRepository;
   records: RecordsRepository;
+  secrets: SecretRepository;
 }
 
 /** Repositories plus transactions: inside `transaction`, all writes commit together or not at all. */
 export interface Store extends Repositories {
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Everything an executor needs to perform one step of a device's upgrade run. */
+export interface StepContext {
+  request: UpgradeRequest;
+  item: RequestItem;
+  device: Device;
+  run: Run;
+  /** The state the run is about to enter (`next`), or the state being retried (`retry`). */
+  target: RunState;
+  /** The decrypted manager password [003], or null when none was given. Never log it. */
+  managerPassword: string | null;
+  /** Aborted when the process shuts down; executors stop and report `transient`. */
+  signal: AbortSignal;
+}
+
+/** What performing a step came to. */
+export type StepResult =
+  /** The step's work is done; the run enters `target`. `holdMs`: how long it stays there before the next step. */
+  | { outcome: 'done'; message: string; holdMs?: number }
+  /** A transient failure: the step is retried with backoff. */
+  | { outcome: 'transient'; message: string }
+  /** The device is busy: the run is marked busy and nothing advances until it is cleared. */
+  | { outcome: 'busy'; message: string }
+  /** A permanent failure: the run is marked broken for an agent to look at. */
+  | { outcome: 'broken'; message: string }
+  /** Nothing automatic: an agent moves the run (the manual executor). */
+  | { outcome: 'waiting' };
+
+/** Drives a run's steps: manual, script or simulate (SPEC §5). */
+export interface Executor {
+  readonly kind: 'manual' | 'script' | 'simulate';
+  perform(ctx: StepContext): Promise<StepResult>;
+}
+
+/** The result of the post-upgrade check [002] (a domain type, re-exported for adapters). */
+export type { PostCheck };
+
+/** Fetches a device's status URL after `finish` [002]. */
+export interface StatusChecker {
+  check(device: Device, expectedVersion: string): Promise<PostCheck>;
 }

@@ -5,9 +5,21 @@
 import { fail, ok } from '../domain/result.js';
 import type { DomainError, Result } from '../domain/result.js';
 
-/** How one argument is declared. */
+/**
+ * How one argument is declared. A `sensitive` string (a password) is never echoed in an error and
+ * is replaced by "[redacted]" wherever the invocation is logged (see `redactWords`). A `pattern`
+ * is the shape a value must have (checked when parsing; the `help` says what is expected).
+ */
 export type ArgSpec =
-  | { kind: 'string'; help: string; example?: string; required?: boolean; positional?: number | 'rest' }
+  | {
+      kind: 'string';
+      help: string;
+      example?: string;
+      required?: boolean;
+      positional?: number | 'rest';
+      sensitive?: boolean;
+      pattern?: RegExp;
+    }
   | { kind: 'flag'; help: string }
   | { kind: 'choice'; help: string; choices: readonly string[]; required?: boolean; positional?: number };
 
@@ -71,10 +83,99 @@ export interface UsageInfo {
   example: string;
 }
 
-/** Parses words against the specs; every problem is reported with the valid keys and an example. */
+/** True when the specs declare an argument whose value must never be echoed or logged. */
+export function hasSensitiveArgs(specs: ArgSpecs): boolean {
+  return Object.values(specs).some((s) => s.kind === 'string' && s.sensitive === true);
+}
+
+/**
+ * Which argument each positional word goes to (null: none, the word is extra), given the keys
+ * already set by key=value. Positional specs are filled in order, skipping those already set;
+ * a `rest` spec takes every remaining word.
+ */
+function positionalOwners(specs: ArgSpecs, given: ReadonlySet<string>, count: number): Array<string | null> {
+  const owners: Array<string | null> = [];
+  const byPosition = Object.entries(specs)
+    .filter(([, s]) => s.kind !== 'flag' && s.positional !== undefined)
+    .sort(([, a], [, b]) => positionOf(a) - positionOf(b));
+  for (const [key, spec] of byPosition) {
+    if (spec.kind === 'flag') continue;
+    if (owners.length >= count) break;
+    if (given.has(key)) continue;
+    if (spec.positional === 'rest') {
+      while (owners.length < count) owners.push(key);
+    } else {
+      owners.push(key);
+    }
+  }
+  while (owners.length < count) owners.push(null);
+  return owners;
+}
+
+/** Matches key=value words. */
+const KEY_VALUE = /^([A-Za-z][\w-]*)=([\s\S]*)$/;
+
+/** The spec key a key=value word names ("notify-partner" → notify_partner). */
+function keyOf(name: string): string {
+  return name.toLowerCase().replace(/-/g, '_');
+}
+
+/** True when a value may be logged next to a sensitive one: its spec is not sensitive and it has the declared shape. */
+function harmless(spec: ArgSpec | undefined, value: string): boolean {
+  if (spec === undefined || spec.kind === 'flag') return false;
+  if (spec.kind === 'choice') return spec.choices.some((c) => c.toLowerCase() === value.toLowerCase());
+  if (spec.sensitive) return false;
+  return spec.pattern === undefined ? spec.positional === undefined : spec.pattern.test(value);
+}
+
+/**
+ * The words with every value of a `sensitive` argument replaced by "[redacted]", for logs. With
+ * no sensitive argument the words come back unchanged; with one, only what is known to be
+ * harmless is kept (flags, choices, values of other keys, positional values matching their
+ * declared `pattern`), so arguments typed in the wrong order cannot leak a password either.
+ */
+export function redactWords(words: readonly string[], specs: ArgSpecs): string[] {
+  if (!hasSensitiveArgs(specs)) return [...words];
+  const REDACTED = '[redacted]';
+  const out: Array<string | null> = [];
+  const positionalAt: number[] = [];
+  const given = new Set<string>();
+  for (const word of words) {
+    const eq = KEY_VALUE.exec(word);
+    const spec = eq ? specs[keyOf(eq[1] as string)] : undefined;
+    if (eq && spec) {
+      given.add(keyOf(eq[1] as string));
+      out.push(spec.kind === 'flag' || harmless(spec, eq[2] as string) ? word : `${eq[1]}=${REDACTED}`);
+      continue;
+    }
+    if (specs[word.toLowerCase()]?.kind === 'flag') {
+      out.push(word);
+      continue;
+    }
+    positionalAt.push(out.length);
+    out.push(null);
+  }
+  const owners = positionalOwners(specs, given, positionalAt.length);
+  positionalAt.forEach((index, i) => {
+    const owner = owners[i];
+    const spec = owner === null || owner === undefined ? undefined : specs[owner];
+    const word = words[index] as string;
+    const kept = spec !== undefined && spec.kind !== 'flag' && spec.positional !== 'rest' && harmless(spec, word);
+    out[index] = kept ? word : REDACTED;
+  });
+  // One marker per hidden run of words: the log does not even tell how many words a password had.
+  return out.filter((w, i): w is string => w !== null && !(w === REDACTED && out[i - 1] === REDACTED));
+}
+
+/**
+ * Parses words against the specs; every problem is reported with the valid keys and an example.
+ * For commands with a sensitive argument no problem quotes what was typed, and a key=value word
+ * naming no argument is taken as a positional word (a password may contain "=").
+ */
 export function parseArgs<S extends ArgSpecs>(words: string[], specs: S, info: UsageInfo): Result<ParsedArgs<S>> {
   const values: Record<string, string | boolean | undefined> = {};
   const positionals: string[] = [];
+  const sensitive = hasSensitiveArgs(specs);
   const validKeys = Object.entries(specs).map(([k, s]) => (s.kind === 'flag' ? k : `${k}=`));
   const problem = (message: string): { ok: false; error: DomainError } =>
     fail('invalid_arguments', message, {
@@ -82,9 +183,9 @@ export function parseArgs<S extends ArgSpecs>(words: string[], specs: S, info: U
     });
 
   for (const word of words) {
-    const eq = /^([A-Za-z][\w-]*)=([\s\S]*)$/.exec(word);
-    if (eq) {
-      const key = (eq[1] as string).toLowerCase().replace(/-/g, '_');
+    const eq = KEY_VALUE.exec(word);
+    if (eq && !(sensitive && !specs[keyOf(eq[1] as string)])) {
+      const key = keyOf(eq[1] as string);
       const spec = specs[key];
       if (!spec) return problem(`Unknown key "${eq[1]}".`);
       if (spec.kind === 'flag') {
@@ -107,22 +208,16 @@ export function parseArgs<S extends ArgSpecs>(words: string[], specs: S, info: U
     positionals.push(word);
   }
 
-  const byPosition = Object.entries(specs)
-    .filter(([, s]) => s.kind !== 'flag' && s.positional !== undefined)
-    .sort(([, a], [, b]) => positionOf(a) - positionOf(b));
-  let next = 0;
-  for (const [key, spec] of byPosition) {
-    if (spec.kind === 'flag') continue;
-    if (next >= positionals.length) break;
-    if (values[key] !== undefined) continue;
-    if (spec.positional === 'rest') {
-      values[key] = positionals.slice(next).join(' ');
-      next = positionals.length;
-    } else {
-      values[key] = positionals[next++];
-    }
-  }
-  if (next < positionals.length) {
+  const given = new Set(Object.keys(values).filter((k) => values[k] !== undefined));
+  const owners = positionalOwners(specs, given, positionals.length);
+  owners.forEach((owner, i) => {
+    if (owner === null) return;
+    const word = positionals[i] as string;
+    values[owner] = owners[i - 1] === owner ? `${values[owner] as string} ${word}` : word;
+  });
+  const next = owners.indexOf(null);
+  if (next !== -1) {
+    if (sensitive) return problem('There are more words than this command takes; nothing was stored.');
     const extra = positionals.slice(next).join(' ');
     const looksLikeKey = /^[A-Za-z][\w-]*$/.test(positionals[next] as string);
     return problem(
@@ -146,9 +241,14 @@ export function parseArgs<S extends ArgSpecs>(words: string[], specs: S, info: U
     if (typeof v === 'string' && v.length > MAX_VALUE_LENGTH) {
       return problem(`"${key}" is too long (${v.length} characters; at most ${MAX_VALUE_LENGTH}).`);
     }
+    if (spec.kind === 'string' && spec.pattern && typeof v === 'string' && !spec.pattern.test(v)) {
+      return problem(`"${key}" is not in the expected form: ${spec.help}.`);
+    }
     if (spec.kind === 'choice' && typeof v === 'string') {
       const match = spec.choices.find((c) => c.toLowerCase() === v.toLowerCase());
-      if (!match) return problem(`"${key}" must be one of ${spec.choices.join(', ')}; got "${truncate(v, 40)}".`);
+      if (!match) {
+        return problem(`"${key}" must be one of ${spec.choices.join(', ')}${sensitive ? '' : `; got "${truncate(v, 40)}"`}.`);
+      }
       values[key] = match;
     }
   }

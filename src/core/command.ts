@@ -4,7 +4,7 @@
  */
 import type { Action as Permission } from '../domain/roles.js';
 import type { Channel, Person } from '../domain/types.js';
-import type { Clock, Store } from '../ports.js';
+import type { Clock, Scheduler, SecretBox, Store } from '../ports.js';
 import type { ArgSpecs, ParsedArgs } from './args.js';
 import type { Reply } from './reply.js';
 
@@ -35,6 +35,8 @@ export interface Logger {
 export interface ServiceSettings {
   /** Where "feedback and problems" mail goes, shown to customers [003]. */
   supportEmail: string;
+  /** Devices of one request upgraded at once. */
+  runConcurrency: number;
 }
 
 /** Everything a command or service needs, injected once at the composition root. */
@@ -43,6 +45,10 @@ export interface Deps {
   clock: Clock;
   log: Logger;
   settings: ServiceSettings;
+  /** The queue: told after each committed change which request's jobs to bring in line. */
+  scheduler: Scheduler;
+  /** Encrypts the manager password [003]. */
+  secretBox: SecretBox;
 }
 
 /** What `run` receives besides its arguments. */

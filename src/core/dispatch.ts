@@ -6,7 +6,7 @@
 import { authorize } from '../domain/roles.js';
 import type { Person } from '../domain/types.js';
 import type { Store } from '../ports.js';
-import { parseArgs, tokenize, truncate } from './args.js';
+import { parseArgs, redactWords, tokenize, truncate } from './args.js';
 import type { AnyCommand, CommandGroup, Deps, Identity, Invocation } from './command.js';
 import { errorReply, reply, table, text } from './reply.js';
 import type { Reply } from './reply.js';
@@ -88,12 +88,35 @@ export function helpReply(registry: Registry, group: CommandGroup, name?: string
   );
 }
 
+/** Shows a word as it was typed: quoted when it holds spaces or quotes. */
+function quoteWord(word: string): string {
+  return /[\s"'\\]/.test(word) || word === '' ? `"${word.replace(/["\\]/g, '\\$&')}"` : word;
+}
+
+/**
+ * The invocation's text as it may be written to a log: values of sensitive arguments (a
+ * password, see ArgSpec `sensitive`) become "[redacted]", and text that is not a known command
+ * (where a secret could hide anywhere) is not reproduced at all.
+ */
+export function loggableText(registry: Registry, text: string): string {
+  if (text.length > MAX_COMMAND_LENGTH) return '[command too long]';
+  const tokens = tokenize(text.trim());
+  if (!tokens.ok) return '[unparsable command]';
+  const { group, command, rest } = resolveCommand(registry, tokens.value);
+  if (!group) return '[not a command]';
+  if (!command) return rest.length === 0 || rest[0]?.toLowerCase() === 'help' ? `/${group} help` : `/${group} [unknown command]`;
+  return [`/${group}`, command.name, ...redactWords(rest, command.args).map(quoteWord)].join(' ');
+}
+
 /** Runs one invocation to a Reply. Never throws. */
 export async function dispatch(registry: Registry, deps: Deps, invocation: Invocation): Promise<Reply> {
+  let text = '[not logged]';
   try {
+    text = loggableText(registry, invocation.text);
+    deps.log.info({ invocationId: invocation.id, via: invocation.via, text }, 'command received');
     return await dispatchUnsafe(registry, deps, invocation);
   } catch (error) {
-    deps.log.error({ err: error, invocationId: invocation.id, via: invocation.via }, 'command failed unexpectedly');
+    deps.log.error({ err: error, invocationId: invocation.id, via: invocation.via, text }, 'command failed unexpectedly');
     return errorReply(
       'internal_error',
       `Something went wrong on our side (reference ${invocation.id}). Nothing was changed by the failed step.`,
@@ -147,5 +170,8 @@ async function dispatchUnsafe(registry: Registry, deps: Deps, invocation: Invoca
     });
     return errorReply(allowed.error.code, allowed.error.message);
   }
-  return command.run({ invocation, person, deps, now: deps.clock.now() }, args.value);
+  const result = await command.run({ invocation, person, deps, now: deps.clock.now() }, args.value);
+  // Whatever the command stored for delivery is committed now: wake the outbox worker.
+  if (command.sideEffects) deps.scheduler.kickOutbox();
+  return result;
 }

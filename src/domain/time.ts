@@ -237,17 +237,29 @@ function zoneAbbreviation(dt: DateTime): string | null {
   return null;
 }
 
-/** Formats an instant in the customer's timezone with its offset and in UTC: "Sun 6 Dec 2026 01:00 EST (UTC-05:00) · 06:00 UTC". */
-export function formatInZone(at: Date, timezone: string): string {
+/** Formats an instant as the customer's clock shows it, with the zone's name and offset: "Sun 6 Dec 2026 01:00 EST (UTC-05:00)"; plain UTC for UTC or an unknown timezone. */
+export function formatLocalTime(at: Date, timezone: string): string {
   const utc = DateTime.fromJSDate(at, { zone: 'UTC' }).setLocale('en-US');
   if (!isValidTimezone(timezone)) return utc.toFormat("ccc d LLL yyyy HH:mm 'UTC'");
   const local = utc.setZone(timezone).setLocale('en-US');
   const name = zoneAbbreviation(local);
   if (name === 'UTC') return utc.toFormat("ccc d LLL yyyy HH:mm 'UTC'");
-  const head = local.toFormat('ccc d LLL yyyy HH:mm') + (name ? ` ${name}` : '') + ` (UTC${local.toFormat('ZZ')})`;
-  const sameDay = local.toISODate() === utc.toISODate();
+  return local.toFormat('ccc d LLL yyyy HH:mm') + (name ? ` ${name}` : '') + ` (UTC${local.toFormat('ZZ')})`;
+}
+
+/** Formats an instant in the customer's timezone with its offset and in UTC: "Sun 6 Dec 2026 01:00 EST (UTC-05:00) · 06:00 UTC". */
+export function formatInZone(at: Date, timezone: string): string {
+  const head = formatLocalTime(at, timezone);
+  if (head.endsWith(' UTC')) return head;
+  const utc = DateTime.fromJSDate(at, { zone: 'UTC' }).setLocale('en-US');
+  const sameDay = DateTime.fromJSDate(at, { zone: timezone }).toISODate() === utc.toISODate();
   const tail = sameDay ? utc.toFormat("HH:mm 'UTC'") : utc.toFormat("ccc d LLL HH:mm 'UTC'");
   return `${head} · ${tail}`;
+}
+
+/** An instant as ISO 8601 text with the offset of `timezone` (UTC when unknown), directly usable as `when=`: "2026-12-06T01:00-05:00". */
+export function formatWhen(at: Date, timezone: string): string {
+  return isoWithOffset(DateTime.fromJSDate(at, { zone: isValidTimezone(timezone) ? timezone : 'UTC' }));
 }
 
 /** True when the half-open intervals [aStart, aEnd) and [bStart, bEnd) share time; touching edges do not overlap. */
@@ -268,25 +280,134 @@ export function isValidCron(cron: string): boolean {
   }
 }
 
-/** Up to `count` (at most MAX_SLOT_STARTS) start times of the cron slot in `timezone`, strictly after `after`; [] for an invalid cron or timezone. */
-export function nextSlotStarts(cron: string, timezone: string, after: Date, count: number): Date[] {
-  const limit = Math.min(Math.max(0, Math.floor(count)), MAX_SLOT_STARTS);
-  if (limit === 0 || !isValidTimezone(timezone)) return [];
+/**
+ * The first instant at which the clocks in `zone` show the wall time `wallMs` (given as if it were
+ * UTC milliseconds) or a later one: the wall time itself, its earlier reading when the clocks go back
+ * over it, or the moment the clocks jump when it falls in a spring-forward gap. Never a local time
+ * that does not exist.
+ */
+function firstInstantShowing(zone: IANAZone, wallMs: number): number {
+  // Fast path: the same offset 15 h either side means no change of the clocks near this wall time.
+  const offset = zone.offset(wallMs);
+  if (zone.offset(wallMs - 15 * HOUR) === offset && zone.offset(wallMs + 15 * HOUR) === offset) {
+    const instant = wallMs - offset * MINUTE;
+    if (zone.offset(instant) === offset) return instant;
+  }
+  const readings = readingsOf(zone, wallMs);
+  if (readings.length > 0) return readings[0] as number;
+  const offsets = offsetsAround(zone, wallMs);
+  return transitionAfter(zone, wallMs - Math.max(...offsets) * MINUTE, wallMs - Math.min(...offsets) * MINUTE);
+}
+
+/** The wall-clock times (as if UTC milliseconds) the cron matches strictly after `afterWallMs`, ascending; stops at an impossible date. */
+function* cronWallTimes(cron: string, afterWallMs: number): Generator<number> {
   let expression;
   try {
-    expression = CronExpressionParser.parse(cron, { currentDate: after, tz: timezone });
+    expression = CronExpressionParser.parse(cron, { currentDate: new Date(afterWallMs), tz: 'UTC' });
   } catch {
-    return [];
+    return;
   }
-  const starts: Date[] = [];
-  while (starts.length < limit) {
-    let next: Date;
+  for (;;) {
+    let next: number;
     try {
-      next = expression.next().toDate();
+      next = expression.next().getTime();
     } catch {
-      break; // no further occurrence (e.g. an impossible date such as 30 February)
+      return; // no further occurrence (e.g. an impossible date such as 30 February)
     }
-    if (next.getTime() > after.getTime()) starts.push(next);
+    if (next > afterWallMs) yield next;
+  }
+}
+
+/** One occurrence of a recurring upgrade slot: the half-open interval [start, end). */
+export interface SlotOccurrence {
+  start: Date;
+  end: Date;
+}
+
+/** Cron times in a row that may yield no occurrence before slotOccurrencesAfter gives up (a guard, never reached by real slots). */
+const MAX_SKIPPED_SLOT_TIMES = 1_000;
+
+/**
+ * The occurrences of the upgrade slot `cron` in `timezone` that have not ended by `after`, lazily and
+ * ascending, with distinct starts. An occurrence starts when the local clock first shows the cron
+ * time (the moment the clocks jump when that time is skipped, the first reading when it comes twice)
+ * and ends when the clock first shows the cron time plus `durationMinutes`, but never lasts longer
+ * than `durationMinutes`: an hour shorter on a spring-forward night, no longer on a fall-back night.
+ * An occurrence wholly inside a skipped hour is left out. Nothing for an invalid cron or timezone or
+ * a duration that is not positive. Unbounded: the caller stops taking.
+ */
+export function* slotOccurrencesAfter(
+  cron: string,
+  timezone: string,
+  durationMinutes: number,
+  after: Date,
+): Generator<SlotOccurrence> {
+  const durationMs = durationMinutes * MINUTE;
+  if (!(durationMs > 0) || !isValidTimezone(timezone) || !isValidCron(cron)) return;
+  const zone = IANAZone.create(timezone);
+  const afterMs = after.getTime();
+  // An occurrence still running at `after` ends at a wall time later than the clock shows at `after`,
+  // so its cron time is later than that wall time less the duration.
+  const wallAfter = afterMs + zone.offset(afterMs) * MINUTE;
+  let pending: SlotOccurrence | null = null;
+  let skipped = 0;
+  for (const wall of cronWallTimes(cron, wallAfter - durationMs)) {
+    const start = firstInstantShowing(zone, wall);
+    const end = Math.min(firstInstantShowing(zone, wall + durationMs), start + durationMs);
+    if (end <= afterMs || end <= start) {
+      if (++skipped > MAX_SKIPPED_SLOT_TIMES) return;
+      continue;
+    }
+    skipped = 0;
+    if (pending && start === pending.start.getTime()) {
+      // Two cron times in one skipped hour both start when the clocks jump: keep the longer reach.
+      if (end > pending.end.getTime()) pending.end = new Date(end);
+      continue;
+    }
+    if (pending) yield pending;
+    pending = { start: new Date(start), end: new Date(end) };
+  }
+  if (pending) yield pending;
+}
+
+/** Up to `count` (at most MAX_SLOT_STARTS) occurrences of slotOccurrencesAfter: the slot's occurrences not ended by `after`. */
+export function slotOccurrences(
+  cron: string,
+  timezone: string,
+  durationMinutes: number,
+  after: Date,
+  count: number,
+): SlotOccurrence[] {
+  const limit = Math.min(Math.max(0, Math.floor(count)), MAX_SLOT_STARTS);
+  const found: SlotOccurrence[] = [];
+  if (limit === 0) return found;
+  for (const occurrence of slotOccurrencesAfter(cron, timezone, durationMinutes, after)) {
+    found.push(occurrence);
+    if (found.length >= limit) break;
+  }
+  return found;
+}
+
+/**
+ * Up to `count` (at most MAX_SLOT_STARTS) distinct start times of the cron slot in `timezone`,
+ * strictly after `after`, ascending; a cron time in a skipped hour starts when the clocks jump, one
+ * the clocks pass twice starts the first time. [] for an invalid cron or timezone.
+ */
+export function nextSlotStarts(cron: string, timezone: string, after: Date, count: number): Date[] {
+  const limit = Math.min(Math.max(0, Math.floor(count)), MAX_SLOT_STARTS);
+  if (limit === 0 || !isValidTimezone(timezone) || !isValidCron(cron)) return [];
+  const zone = IANAZone.create(timezone);
+  const afterMs = after.getTime();
+  // A start strictly after `after` shows a wall time later than the clock shows at `after`.
+  const wallAfter = afterMs + zone.offset(afterMs) * MINUTE;
+  const starts: Date[] = [];
+  let lastStart = -Infinity;
+  for (const wall of cronWallTimes(cron, wallAfter)) {
+    const start = firstInstantShowing(zone, wall);
+    if (start <= afterMs || start === lastStart) continue;
+    starts.push(new Date(start));
+    lastStart = start;
+    if (starts.length >= limit) break;
   }
   return starts;
 }

@@ -211,6 +211,8 @@ export interface Run {
   startedAt: Date | null;
   finishedAt: Date | null;
   updatedAt: Date;
+  /** The post-upgrade check after finish, once made. */
+  postCheck: PostCheck | null;
 }
 
 export interface RunEvent {
@@ -252,6 +254,29 @@ export interface Approval {
   reason: string | null;
   /** Warning codes the representative saw and accepted with this decision. */
   acknowledged: FindingCode[];
+  /** The devices as the representative consented to them (empty for a decline). */
+  fingerprint: DeviceFingerprint[];
+}
+
+/** What a representative consented to about one device: if any of it changes, consent is void. */
+export interface DeviceFingerprint {
+  deviceId: number;
+  name: string;
+  serial: string;
+  mac: string;
+  ip: string;
+  version: string;
+  status: DeviceStatus;
+}
+
+/** The result of the post-upgrade check of a device's status URL [002]. */
+export interface PostCheck {
+  /** The status URL answered with success. */
+  ok: boolean;
+  /** The version the device reported, when it said. */
+  version: string | null;
+  message: string;
+  at: Date;
 }
 
 export interface UpgradeRequest {

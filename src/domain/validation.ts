@@ -5,8 +5,9 @@
  */
 import { compareHardware } from './hardware.js';
 import type { HardwareField, HardwareProblem } from './hardware.js';
-import { formatInZone, overlaps, parseLowTraffic, withinLowTraffic } from './time.js';
-import type { Customer, Device, Finding, FindingCode, MaintenanceWindow, Release, Severity } from './types.js';
+import { formatSuggestions, suggestStarts } from './schedule.js';
+import { formatInZone, formatLocalTime, formatWhen, overlaps, parseLowTraffic, withinLowTraffic } from './time.js';
+import type { Customer, Device, Finding, FindingCode, MaintenanceWindow, Release, Severity, UpgradeSlot } from './types.js';
 import { compareVersions, majorJump, MAX_MAJOR_JUMP, parseVersion, sortVersions, stepPath } from './versions.js';
 
 /** The severity of every finding code: warnings are shown and acknowledged, errors reject the request. */
@@ -225,6 +226,8 @@ export interface RequestContext {
   /** The largest expected downtime of the request, minutes. */
   downtimeMaxMinutes: number;
   maintenance: MaintenanceWindow[];
+  /** The customer's upgrade slots (its own and the global ones): past_time and blackout_conflict offer the next free ones. */
+  slots: readonly UpgradeSlot[];
   /** The customer's low-traffic window text, e.g. "Sun 01:00-05:00". */
   lowTraffic: string | null;
   /** The customer's IANA timezone. */
@@ -294,21 +297,31 @@ export function validateRequestLevel(ctx: RequestContext): Finding[] {
   const { mode, at } = ctx.schedule;
   const start = mode === 'now' ? ctx.now : mode === 'at' ? at : null;
   const isPast = mode === 'at' && at !== null && at.getTime() < ctx.now.getTime();
+  /** The next free slots from `from` and how to take one, in the customer's timezone; `fallback` when there are none. */
+  const offer = (from: Date, alternatives: string, fallback: string): string => {
+    const starts = suggestStarts({ now: ctx.now, from, downtimeMaxMinutes: ctx.downtimeMaxMinutes, maintenance: ctx.maintenance, slots: ctx.slots });
+    const first = starts[0];
+    if (!first) return fallback;
+    return `${formatSuggestions(starts, ctx.timezone)} File again with one of them (e.g. when=${formatWhen(first, ctx.timezone)}) or with ${alternatives}.`;
+  };
   if (isPast && at) {
     findings.push(findingFor(
       'past_time',
-      `${formatInZone(at, ctx.timezone)} is in the past. Pick a future time, or use when=now or when=window.`,
+      `The time you asked for, ${formatLocalTime(at, ctx.timezone)}, has already passed. ` +
+        offer(ctx.now, 'when=now or when=window', 'Pick a future time, or use when=now or when=window.'),
     ));
   }
   if (start && !isPast) {
-    for (const w of blackoutConflicts(start, ctx.downtimeMaxMinutes, ctx.maintenance)) {
+    const conflicts = blackoutConflicts(start, ctx.downtimeMaxMinutes, ctx.maintenance);
+    conflicts.forEach((w, i) => {
+      // The free slots are offered once, after the last conflict.
+      const advice = i < conflicts.length - 1 ? '' : ` ${offer(start, 'when=window', 'Pick a time after the maintenance ends, or use when=window.')}`;
       findings.push(findingFor(
         'blackout_conflict',
-        `The upgrade's downtime (up to ${ctx.downtimeMaxMinutes} min from ${formatInZone(start, ctx.timezone)}) would overlap ` +
-          `platform maintenance "${w.reason}" from ${formatInZone(w.start, ctx.timezone)} to ${formatInZone(w.end, ctx.timezone)} [001]. ` +
-          'Pick a time after the maintenance ends, or use when=window.',
+        `Up to ${ctx.downtimeMaxMinutes} min of downtime from ${formatLocalTime(start, ctx.timezone)} would overlap the platform ` +
+          `maintenance "${w.reason}" (${formatLocalTime(w.start, ctx.timezone)} to ${formatLocalTime(w.end, ctx.timezone)}).${advice}`,
       ));
-    }
+    });
     const window = mode === 'at' && ctx.lowTraffic ? parseLowTraffic(ctx.lowTraffic) : null;
     const end = new Date(start.getTime() + ctx.downtimeMaxMinutes * 60_000);
     if (window && !withinLowTraffic(window, ctx.timezone, start, end)) {

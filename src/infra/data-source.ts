@@ -22,6 +22,9 @@ import { SecretEntity } from '../../entities/secret.entity.js';
 import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
 import { WindowEntity } from '../../entities/window.entity.js';
 import { InitialSchema1763726400000 } from '../../migrations/1763726400000-initial-schema.js';
+import { AgendaJobs1763812800000 } from '../../migrations/1763812800000-agenda-jobs.js';
+import { OutboxDelivery1763812900000 } from '../../migrations/1763812900000-outbox-delivery.js';
+import { ConsentFingerprintAndPostCheck1763813000000 } from '../../migrations/1763813000000-consent-fingerprint-and-post-check.js';
 
 /** Every entity class, listed explicitly. */
 export const ENTITIES = [
@@ -42,7 +45,7 @@ export const ENTITIES = [
 ];
 
 /** Every migration class, oldest first. */
-export const MIGRATIONS = [InitialSchema1763726400000];
+export const MIGRATIONS = [InitialSchema1763726400000, AgendaJobs1763812800000, OutboxDelivery1763812900000, ConsentFingerprintAndPostCheck1763813000000];
 
 /** The SQLite file used when neither a URL nor a path is given. */
 export const DEFAULT_SQLITE_PATH = 'data/upgrade-desk.sqlite';

@@ -133,6 +133,7 @@ export function toRun(e: RunEntity): Run {
     startedAt: copyDate(e.startedAt),
     finishedAt: copyDate(e.finishedAt),
     updatedAt: copyDate(e.updatedAt),
+    postCheck: e.postCheck ? { ...e.postCheck, at: new Date(e.postCheck.at) } : null,
   };
 }
 
@@ -177,6 +178,7 @@ export function toApproval(e: ApprovalEntity): Approval {
     at: copyDate(e.decidedAt),
     reason: e.reason,
     acknowledged: [...e.acknowledged],
+    fingerprint: structuredClone(e.fingerprint ?? []),
   };
 }
 
@@ -238,6 +240,10 @@ export function toOutboxMessage(e: OutboxMessageEntity): OutboxMessage {
     createdAt: copyDate(e.createdAt),
     nextAttemptAt: copyDate(e.nextAttemptAt),
     sentAt: copyDate(e.sentAt),
+    externalId: e.externalId,
+    revision: e.revision,
+    lastError: e.lastError,
+    claimedUntil: copyDate(e.claimedUntil),
   };
 }
 

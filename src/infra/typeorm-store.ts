@@ -5,18 +5,19 @@
  * someone else's transaction; calls made inside a transaction join it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { IsNull } from 'typeorm';
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 import { ApprovalEntity } from '../../entities/approval.entity.js';
 import { AuditEventEntity } from '../../entities/audit-event.entity.js';
 import { CustomerEntity } from '../../entities/customer.entity.js';
 import { DeviceEntity } from '../../entities/device.entity.js';
-import { OutboxMessageEntity } from '../../entities/outbox-message.entity.js';
 import { PersonEntity } from '../../entities/person.entity.js';
 import { ProblemReportEntity } from '../../entities/problem-report.entity.js';
 import { ReleaseEntity } from '../../entities/release.entity.js';
 import { RequestItemEntity } from '../../entities/request-item.entity.js';
 import { RunEventEntity } from '../../entities/run-event.entity.js';
 import { RunEntity } from '../../entities/run.entity.js';
+import { SecretEntity } from '../../entities/secret.entity.js';
 import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
 import { WindowEntity } from '../../entities/window.entity.js';
 import { OPEN_REQUEST_STATUSES, formatRef, parseRef } from '../domain/types.js';
@@ -34,6 +35,7 @@ import type {
   Repositories,
   RequestRepository,
   RunRepository,
+  SecretRepository,
   Store,
   WindowRepository,
 } from '../ports.js';
@@ -46,7 +48,6 @@ import {
   toCustomer,
   toDevice,
   toMaintenance,
-  toOutboxMessage,
   toPerson,
   toProblemReport,
   toRelease,
@@ -57,6 +58,7 @@ import {
   toSlot,
 } from './entity-mappers.js';
 import { Mutex } from './mutex.js';
+import { outboxRepositoryFor } from './outbox-repository.js';
 import { chunks, upsertRecords } from './records-upsert.js';
 
 /** Ids per `IN (…)` list. */
@@ -210,6 +212,9 @@ export function repositoriesFor(m: EntityManager): Repositories {
       return (await m.find(DeviceEntity, { where: { customerId, loadBalancerGroup: group }, order: { id: 'ASC' } })).map(
         toDevice,
       );
+    },
+    async recordVersion(id, version) {
+      await m.update(DeviceEntity, { id }, { version });
     },
   };
 
@@ -392,8 +397,9 @@ export function repositoriesFor(m: EntityManager): Repositories {
         decidedAt: copyDate(a.at),
         reason: a.reason,
         acknowledged: [...a.acknowledged],
+        fingerprint: structuredClone(a.fingerprint),
       });
-      return { ...a, id, at: copyDate(a.at), acknowledged: [...a.acknowledged] };
+      return { ...a, id, at: copyDate(a.at), acknowledged: [...a.acknowledged], fingerprint: structuredClone(a.fingerprint) };
     },
     async scheduledBetween(from, to) {
       const rows = await m
@@ -430,6 +436,7 @@ export function repositoriesFor(m: EntityManager): Repositories {
         finishedAt: null,
         createdAt: copyDate(at),
         updatedAt: copyDate(at),
+        postCheck: null,
       });
       const e = await m.findOneOrFail(RunEntity, { where: { id } });
       return toRun(e);
@@ -448,6 +455,7 @@ export function repositoriesFor(m: EntityManager): Repositories {
           startedAt: copyDate(run.startedAt),
           finishedAt: copyDate(run.finishedAt),
           updatedAt: copyDate(run.updatedAt),
+          postCheck: run.postCheck ? { ...run.postCheck, at: copyDate(run.postCheck.at) } : null,
         })
         .where({ id: run.id })
         .execute();
@@ -497,45 +505,7 @@ export function repositoriesFor(m: EntityManager): Repositories {
     },
   };
 
-  const outbox: OutboxRepository = {
-    async enqueue(message) {
-      const [sql, params] = m
-        .createQueryBuilder()
-        .insert()
-        .into(OutboxMessageEntity)
-        .values({
-          dedupeKey: message.dedupeKey,
-          requestId: message.requestId,
-          kind: message.kind,
-          destination: message.destination,
-          payload: structuredClone(message.payload) as QueryDeepPartialEntity<OutboxMessageEntity>['payload'],
-          status: 'pending',
-          attempts: 0,
-          lastError: null,
-          createdAt: copyDate(message.createdAt),
-          nextAttemptAt: copyDate(message.createdAt),
-          sentAt: null,
-        })
-        .orIgnore()
-        .updateEntity(false)
-        .getQueryAndParameters();
-      // ON CONFLICT DO NOTHING + RETURNING (SQLite ≥ 3.35 and PostgreSQL): a row comes back only when stored.
-      const rows: unknown = await m.query(`${sql.trimEnd()} RETURNING "id"`, params);
-      return Array.isArray(rows) && rows.length > 0;
-    },
-    async pending(limit = 100) {
-      return (
-        await m.find(OutboxMessageEntity, {
-          where: { status: 'pending' },
-          order: { nextAttemptAt: 'ASC', id: 'ASC' },
-          take: limit,
-        })
-      ).map(toOutboxMessage);
-    },
-    async forRequest(requestId) {
-      return (await m.find(OutboxMessageEntity, { where: { requestId }, order: { id: 'ASC' } })).map(toOutboxMessage);
-    },
-  };
+  const outbox = outboxRepositoryFor(m);
 
   const problems: ProblemRepository = {
     async create(report) {
@@ -557,7 +527,43 @@ export function repositoriesFor(m: EntityManager): Repositories {
     upsert: (batch, onProgress) => upsertRecords(m, batch, onProgress),
   };
 
-  return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records };
+  const secrets: SecretRepository = {
+    async put(requestId, name, sealed, at) {
+      // One statement, so two concurrent puts of the same secret cannot trip the unique index.
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into(SecretEntity)
+        .values({
+          requestId,
+          name,
+          ciphertext: sealed.ciphertext,
+          iv: sealed.iv,
+          authTag: sealed.authTag,
+          createdAt: copyDate(at),
+          purgedAt: null,
+        })
+        .orUpdate(['ciphertext', 'iv', 'authTag', 'createdAt', 'purgedAt'], ['requestId', 'name'])
+        .updateEntity(false)
+        .execute();
+    },
+    async get(requestId, name) {
+      const e = await m.findOne(SecretEntity, { where: { requestId, name } });
+      if (!e || e.purgedAt !== null || e.ciphertext === null || e.iv === null || e.authTag === null) return null;
+      return { ciphertext: e.ciphertext, iv: e.iv, authTag: e.authTag };
+    },
+    async purge(requestId, at) {
+      const result = await m
+        .createQueryBuilder()
+        .update(SecretEntity)
+        .set({ ciphertext: null, iv: null, authTag: null, purgedAt: copyDate(at) })
+        .where({ requestId, purgedAt: IsNull() })
+        .execute();
+      return result.affected ?? 0;
+    },
+  };
+
+  return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records, secrets };
 }
 
 type Method = (...args: unknown[]) => Promise<unknown>;
@@ -582,6 +588,7 @@ export class TypeOrmStore implements Store {
   readonly outbox: OutboxRepository;
   readonly problems: ProblemRepository;
   readonly records: RecordsRepository;
+  readonly secrets: SecretRepository;
 
   private readonly base: Repositories;
   private readonly context = new AsyncLocalStorage<TxContext>();
@@ -602,6 +609,7 @@ export class TypeOrmStore implements Store {
     this.audit = this.delegate('audit');
     this.outbox = this.delegate('outbox');
     this.problems = this.delegate('problems');
+    this.secrets = this.delegate('secrets');
     // Multi-statement writes get their own transaction when called outside one.
     this.requests = { ...this.delegate('requests'), create: (draft) => this.transaction((tx) => tx.requests.create(draft)) };
     this.records = { upsert: (batch, onProgress) => this.transaction((tx) => tx.records.upsert(batch, onProgress)) };

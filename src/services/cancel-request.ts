@@ -48,6 +48,8 @@ export async function cancelRequest(
       { status: 'cancelled', statusReason: `Cancelled by ${person.name}${reason ? `: ${reason}` : ''}`, updatedAt: now },
       request.status,
     );
+    // Nothing will run: the manager password given for it is erased at once.
+    await tx.secrets.purge(request.id, now);
     await tx.audit.record({
       at: now,
       actor: person.email,
@@ -72,6 +74,10 @@ export async function cancelRequest(
   });
   if (!outcome.ok && ['not_authorized', 'unknown_request'].includes(outcome.error.code)) {
     await auditRefusal(deps, person, 'cancel', refText.toUpperCase(), outcome.error.code, invocationId);
+  }
+  if (outcome.ok) {
+    await deps.scheduler.syncRequest(outcome.value.request.id);
+    deps.scheduler.kickOutbox();
   }
   return outcome;
 }

@@ -12,7 +12,8 @@ import { authorize } from '../domain/roles.js';
 import { planStart } from '../domain/schedule.js';
 import { formatInZone } from '../domain/time.js';
 import { parseRef } from '../domain/types.js';
-import type { Channel, Decision, FindingCode, Person, UpgradeRequest } from '../domain/types.js';
+import type { Channel, Decision, DeviceFingerprint, FindingCode, Person, UpgradeRequest } from '../domain/types.js';
+import { fingerprintOf } from '../domain/consent.js';
 import type { Repositories } from '../ports.js';
 import { notify, optionAudiences } from './notify.js';
 import { allFindings, describeRequest, downtimeOf, loadView } from './request-view.js';
@@ -91,12 +92,20 @@ export async function decideRequest(
         downtimeMaxMinutes: downtimeOf(view0)[1],
         maintenance: await tx.windows.maintenance(),
         slots: await tx.windows.slots(request.customerId),
+        timezone: view0.customer.timezone,
       });
       if (!planned.ok && planned.error.code !== 'no_window') return planned;
       if (planned.ok) plannedAt = planned.value;
       else scheduleProblem = planned.error.message;
     }
-    await tx.requests.addApproval({
+    const fingerprint: DeviceFingerprint[] = [];
+    if (decision === 'approved') {
+      for (const deviceId of new Set(request.items.map((i) => i.deviceId))) {
+        const device = await tx.devices.byId(deviceId);
+        if (device) fingerprint.push(fingerprintOf(device));
+      }
+    }
+    const approval = await tx.requests.addApproval({
       requestId: request.id,
       personId: person.id,
       by: `${person.name} <${person.email}>`,
@@ -105,6 +114,7 @@ export async function decideRequest(
       at: now,
       reason,
       acknowledged: [...new Set(acknowledged)] as FindingCode[],
+      fingerprint,
     });
     const next = decision === 'approved' ? 'approved' : 'cancelled';
     const moved = transition(request.status, next);
@@ -118,6 +128,7 @@ export async function decideRequest(
       },
       'awaiting_consent',
     );
+    if (decision === 'declined') await tx.secrets.purge(request.id, now);
     await tx.audit.record({
       at: now,
       actor: person.email,
@@ -148,6 +159,8 @@ export async function decideRequest(
     await notify(tx, {
       request,
       kind: decision,
+      // Keyed by the decision: a request approved again after its consent became void is told again.
+      key: `decision-${approval.id}`,
       reply: {
         ...decided,
         title: `${request.ref} ${decision} by ${person.name} via ${via}`,
@@ -160,6 +173,7 @@ export async function decideRequest(
       await notify(tx, {
         request,
         kind: 'scheduled',
+        key: `decision-${approval.id}`,
         reply: {
           ...decided,
           title: `${request.ref} scheduled: ${formatInZone(plannedAt, view.customer.timezone)}`,
@@ -173,6 +187,10 @@ export async function decideRequest(
   });
   if (!outcome.ok && ['not_authorized', 'unknown_request'].includes(outcome.error.code)) {
     await auditRefusal(deps, person, decision === 'approved' ? 'approve' : 'decline', refText.toUpperCase(), outcome.error.code, invocationId);
+  }
+  if (outcome.ok) {
+    await deps.scheduler.syncRequest(outcome.value.view.request.id);
+    deps.scheduler.kickOutbox();
   }
   return outcome;
 }

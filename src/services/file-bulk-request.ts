@@ -152,6 +152,7 @@ export async function fileBulkRequest(
       schedule: { mode: schedule.mode, at: schedule.mode === 'now' ? now : schedule.at },
       downtimeMaxMinutes: maxDowntime || 60,
       maintenance: await tx.windows.maintenance(),
+      slots: await tx.windows.slots(customer.value.id),
       lowTraffic: customer.value.lowTraffic,
       timezone: customer.value.timezone,
       now,

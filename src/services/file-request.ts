@@ -96,6 +96,7 @@ export async function fileRequest(
       schedule: { mode: schedule.mode, at: schedule.mode === 'now' ? now : schedule.at },
       downtimeMaxMinutes: maxDowntime,
       maintenance: await tx.windows.maintenance(),
+      slots: await tx.windows.slots(customer.value.id),
       lowTraffic: customer.value.lowTraffic,
       timezone: customer.value.timezone,
       now,

@@ -2,6 +2,7 @@
  * Use cases for platform maintenance windows [001]: adding one refuses new upgrades inside it and
  * cancels the scheduled upgrades that overlap it, telling each customer; listing; removing.
  */
+import { parseRef } from '../domain/types.js';
 import type { Deps } from '../core/command.js';
 import { fail, ok } from '../domain/result.js';
 import type { Result } from '../domain/result.js';
@@ -39,7 +40,7 @@ export async function addMaintenance(
   const reason = input.reason.trim();
   if (!reason) return fail('invalid_arguments', 'Say why, e.g. "Platform maintenance": customers see it.');
   const now = deps.clock.now();
-  return deps.store.transaction(async (tx) => {
+  const outcome = await deps.store.transaction(async (tx) => {
     const window = await tx.windows.addMaintenance({ start, end, reason });
     await tx.audit.record({
       at: now,
@@ -63,6 +64,7 @@ export async function addMaintenance(
         { status: 'cancelled', statusReason: reasonText, updatedAt: now },
         'scheduled',
       );
+      await tx.secrets.purge(request.id, now);
       await tx.audit.record({
         at: now,
         actor: 'system',
@@ -83,6 +85,14 @@ export async function addMaintenance(
     }
     return ok({ window, cancelled });
   });
+  if (outcome.ok) {
+    for (const ref of outcome.value.cancelled) {
+      const id = parseRef(ref);
+      if (id !== null) await deps.scheduler.syncRequest(id);
+    }
+    deps.scheduler.kickOutbox();
+  }
+  return outcome;
 }
 
 /** Maintenance windows, soonest first; ended ones only when `all`. */

@@ -89,6 +89,30 @@ export async function notify(tx: Repositories, notice: Notice): Promise<number> 
   return stored;
 }
 
+/**
+ * Stores or updates a message that is edited in place (the progress message): one row per
+ * destination, re-delivered as an edit of the message posted before; returns how many changed.
+ */
+export async function notifyEditable(tx: Repositories, notice: Notice): Promise<number> {
+  let changed = 0;
+  for (const destination of await destinationsFor(tx, notice)) {
+    const key = [notice.request.ref, notice.kind, notice.key, destination].filter(Boolean).join(':');
+    const fresh = await tx.outbox.upsertEditable(
+      {
+        dedupeKey: key,
+        requestId: notice.request.id,
+        kind: notice.kind,
+        destination,
+        payload: notice.reply,
+        createdAt: notice.at,
+      },
+      notice.at,
+    );
+    if (fresh) changed++;
+  }
+  return changed;
+}
+
 /** Audiences for the [001] e-mail options of a request. */
 export function optionAudiences(request: UpgradeRequest): Audience[] {
   const extra: Audience[] = [];

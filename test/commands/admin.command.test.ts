@@ -1,3 +1,4 @@
+import { startRequest } from '../../src/services/start-request.js';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { ALEX, BOB, JANE, PAT, edge01, harness, refOf } from './harness.js';
 import type { Harness } from './harness.js';
@@ -75,8 +76,9 @@ describe('/upgrade-admin assign and run', () => {
   it('drives a run in progress through the state machine to completion', async () => {
     const ref = await scheduled('2026-12-12T10:00Z');
     const request = (await h.store.requests.byRef(ref))!;
-    // The queue (a later issue) starts runs; here the test moves the request the way it will.
-    await h.store.requests.update(request.id, { status: 'in_progress', updatedAt: h.clock.now() }, 'scheduled');
+    // The queue's start job: consent still matches the hardware, so the run is created.
+    expect(await startRequest(h.deps, request.id, request.schedule.at!)).toEqual({ ok: true, value: { kind: 'started', runs: [expect.any(Number)] } });
+    expect(h.scheduler.synced).toContain(request.id);
     const states: string[] = [];
     for (let i = 0; i < 7; i++) {
       const reply = await h.as(ALEX).run(`/upgrade-admin run ${ref} next`);
@@ -87,13 +89,14 @@ describe('/upgrade-admin assign and run', () => {
     expect(states).toEqual(['prepare_split', 'split', 'prepare_merge', 'merge', 'commit', 'finish', 'done']);
     const done = (await h.store.requests.byRef(ref))!;
     expect(done.status).toBe('completed');
-    expect(await h.store.runs.events(done.items[0]!.run!.id)).toHaveLength(7);
+    // The queued start, then the seven transitions.
+    expect(await h.store.runs.events(done.items[0]!.run!.id)).toHaveLength(8);
   });
 
   it('aborts a run through abort and finish', async () => {
     const ref = await scheduled('2026-12-12T10:00Z');
     const request = (await h.store.requests.byRef(ref))!;
-    await h.store.requests.update(request.id, { status: 'in_progress', updatedAt: h.clock.now() }, 'scheduled');
+    await startRequest(h.deps, request.id, request.schedule.at!);
     await h.as(ALEX).run(`/upgrade-admin run ${ref} next`);
     expect((await h.as(ALEX).run(`/upgrade-admin run ${ref} abort`)).error).toBeUndefined();
     await h.as(ALEX).run(`/upgrade-admin run ${ref} next`);

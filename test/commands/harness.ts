@@ -12,6 +12,9 @@ import { importRecordsFiles } from '../../src/services/import-records.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { MemoryLogger } from '../fakes/memory-logger.js';
 import { MemoryStore } from '../fakes/memory-store.js';
+import { RecordingScheduler } from '../fakes/recording-scheduler.js';
+import { createSecretBox } from '../../src/infra/secrets.js';
+import { randomBytes } from 'node:crypto';
 
 export const DEMO_RECORDS = path.resolve(import.meta.dirname, '../../examples/demo-records.json');
 
@@ -23,6 +26,7 @@ export interface Harness {
   store: MemoryStore;
   clock: FakeClock;
   log: MemoryLogger;
+  scheduler: RecordingScheduler;
   /** Runs a command as the person with this e-mail (or another identity). */
   as(who: string | Identity): { run(text: string): Promise<Reply>; text(command: string): Promise<string> };
 }
@@ -34,13 +38,22 @@ export async function harness(now = T0): Promise<Harness> {
   const log = new MemoryLogger();
   const imported = await importRecordsFiles(store, [DEMO_RECORDS]);
   if (!imported.ok) throw new Error(`demo records do not import: ${JSON.stringify(imported.error)}`);
-  const deps: Deps = { store, clock, log, settings: { supportEmail: 'support@upgradedesk.example' } };
+  const scheduler = new RecordingScheduler();
+  const deps: Deps = {
+    store,
+    clock,
+    log,
+    settings: { supportEmail: 'support@upgradedesk.example', runConcurrency: 4 },
+    scheduler,
+    secretBox: createSecretBox(randomBytes(32)),
+  };
   let seq = 0;
   return {
     deps,
     store,
     clock,
     log,
+    scheduler,
     as(who) {
       const identity: Identity = typeof who === 'string' ? { kind: 'email', address: who } : who;
       const run = (text: string) => dispatch(registry, deps, { id: `inv-${++seq}`, via: 'console', identity, text });

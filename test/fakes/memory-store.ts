@@ -29,6 +29,7 @@ import type {
   CustomerRepository,
   DeviceRepository,
   ImportSummary,
+  NewOutboxMessage,
   OutboxMessage,
   OutboxRepository,
   PersonRepository,
@@ -40,6 +41,8 @@ import type {
   Repositories,
   RequestRepository,
   RunRepository,
+  SealedSecret,
+  SecretRepository,
   Store,
   UpsertCounts,
   WindowRepository,
@@ -47,6 +50,16 @@ import type {
 
 type RequestRow = Omit<UpgradeRequest, 'items' | 'approvals'>;
 type ItemRow = Omit<RequestItem, 'run'>;
+
+/** A stored secret; purging clears the sealed parts and keeps the row as a marker, as the table does. */
+interface SecretRow {
+  id: number;
+  requestId: number;
+  name: string;
+  sealed: SealedSecret | null;
+  createdAt: Date;
+  purgedAt: Date | null;
+}
 
 interface Tables {
   seq: Record<
@@ -62,7 +75,8 @@ interface Tables {
     | 'runEvents'
     | 'audit'
     | 'outbox'
-    | 'problems',
+    | 'problems'
+    | 'secrets',
     number
   >;
   customers: Map<number, Customer>;
@@ -78,6 +92,7 @@ interface Tables {
   audit: Map<number, AuditEvent>;
   outbox: Map<number, OutboxMessage>;
   problems: Map<number, ProblemReport>;
+  secrets: Map<number, SecretRow>;
 }
 
 function emptyTables(): Tables {
@@ -96,6 +111,7 @@ function emptyTables(): Tables {
       audit: 0,
       outbox: 0,
       problems: 0,
+      secrets: 0,
     },
     customers: new Map(),
     people: new Map(),
@@ -110,6 +126,7 @@ function emptyTables(): Tables {
     audit: new Map(),
     outbox: new Map(),
     problems: new Map(),
+    secrets: new Map(),
   };
 }
 
@@ -135,6 +152,7 @@ function snapshotOf(t: Tables): Tables {
     audit: new Map(t.audit),
     outbox: new Map(t.outbox),
     problems: new Map(t.problems),
+    secrets: new Map(t.secrets),
   };
 }
 
@@ -154,6 +172,7 @@ export class MemoryStore implements Store {
   readonly audit: AuditRepository;
   readonly outbox: OutboxRepository;
   readonly problems: ProblemRepository;
+  readonly secrets: SecretRepository;
   readonly records: RecordsRepository;
 
   private t: Tables = emptyTables();
@@ -181,6 +200,7 @@ export class MemoryStore implements Store {
     this.audit = guard(this.raw.audit);
     this.outbox = guard(this.raw.outbox);
     this.problems = guard(this.raw.problems);
+    this.secrets = guard(this.raw.secrets);
     this.requests = { ...guard(this.raw.requests), create: (d) => this.transaction((tx) => tx.requests.create(d)) };
     this.records = { upsert: (b, p) => this.transaction((tx) => tx.records.upsert(b, p)) };
   }
@@ -285,6 +305,10 @@ export class MemoryStore implements Store {
             .filter((d) => d.customerId === customerId && d.loadBalancerGroup === group)
             .sort((a, b) => a.id - b.id),
         ),
+      recordVersion: async (id, version) => {
+        const device = this.t.devices.get(id);
+        if (device) this.t.devices.set(id, { ...device, version });
+      },
     };
 
     const releases: ReleaseRepository = {
@@ -424,6 +448,7 @@ export class MemoryStore implements Store {
           startedAt: null,
           finishedAt: null,
           updatedAt: new Date(at.getTime()),
+          postCheck: null,
         };
         this.t.runs.set(run.id, run);
         return copy(run);
@@ -463,18 +488,23 @@ export class MemoryStore implements Store {
     };
 
     const outbox: OutboxRepository = {
-      enqueue: async (message) => {
-        if ([...this.t.outbox.values()].some((m) => m.dedupeKey === message.dedupeKey)) return false;
-        if (message.requestId !== null) this.requireRow('requests', message.requestId, 'request');
-        const row: OutboxMessage = {
-          ...copy(message),
-          id: this.next('outbox'),
+      enqueue: async (message) => this.storeOutbox(message),
+      upsertEditable: async (message, at) => {
+        if (this.storeOutbox(message)) return true;
+        const row = [...this.t.outbox.values()].find((m) => m.dedupeKey === message.dedupeKey)!;
+        if (sameValue(row.payload, message.payload)) return false;
+        // Same rules as the database store: a waiting message keeps its attempts and backoff, a
+        // delivered or abandoned one starts over; the lease is kept.
+        const waiting = row.status === 'pending';
+        this.t.outbox.set(row.id, {
+          ...row,
+          payload: copy(message.payload),
+          revision: row.revision + 1,
           status: 'pending',
-          attempts: 0,
-          nextAttemptAt: new Date(message.createdAt.getTime()),
-          sentAt: null,
-        };
-        this.t.outbox.set(row.id, row);
+          attempts: waiting ? row.attempts : 0,
+          lastError: waiting ? row.lastError : null,
+          nextAttemptAt: waiting ? row.nextAttemptAt : new Date(at.getTime()),
+        });
         return true;
       },
       pending: async (limit = 100) =>
@@ -486,6 +516,47 @@ export class MemoryStore implements Store {
         ),
       forRequest: async (requestId) =>
         copy([...this.t.outbox.values()].filter((m) => m.requestId === requestId).sort((a, b) => a.id - b.id)),
+      claimDue: async (now, leaseUntil, limit) => {
+        const heads = new Map<string, OutboxMessage>();
+        for (const m of [...this.t.outbox.values()].sort((a, b) => a.id - b.id)) {
+          if (m.status === 'pending' && !heads.has(m.destination)) heads.set(m.destination, m);
+        }
+        const due = [...heads.values()]
+          .filter((m) => m.nextAttemptAt <= now && (m.claimedUntil === null || m.claimedUntil < now))
+          .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || a.id - b.id)
+          .slice(0, Math.max(0, Math.floor(limit)));
+        return due.map((m) => {
+          const claimed = { ...m, claimedUntil: new Date(leaseUntil.getTime()) };
+          this.t.outbox.set(m.id, claimed);
+          return copy(claimed);
+        });
+      },
+      markSent: async (id, revision, at, externalId) => {
+        const row = this.t.outbox.get(id);
+        if (!row) return;
+        const current = row.revision === revision;
+        this.t.outbox.set(id, {
+          ...row,
+          externalId: externalId ?? row.externalId,
+          claimedUntil: null,
+          attempts: current ? row.attempts + 1 : row.attempts,
+          lastError: current ? null : row.lastError,
+          sentAt: current ? new Date(at.getTime()) : row.sentAt,
+          status: current ? 'sent' : row.status,
+        });
+      },
+      markFailed: async (id, error, retryAt) => {
+        const row = this.t.outbox.get(id);
+        if (!row || row.status !== 'pending') return;
+        this.t.outbox.set(id, {
+          ...row,
+          attempts: row.attempts + 1,
+          lastError: error,
+          claimedUntil: null,
+          status: retryAt === null ? 'failed' : 'pending',
+          nextAttemptAt: retryAt === null ? row.nextAttemptAt : new Date(retryAt.getTime()),
+        });
+      },
     };
 
     const problems: ProblemRepository = {
@@ -504,7 +575,58 @@ export class MemoryStore implements Store {
       upsert: async (batch, onProgress) => this.upsert(copy(batch), onProgress),
     };
 
-    return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records };
+    const findSecret = (requestId: number, name: string): SecretRow | undefined =>
+      [...this.t.secrets.values()].find((row) => row.requestId === requestId && row.name === name);
+    const secrets: SecretRepository = {
+      put: async (requestId, name, sealed, at) => {
+        this.requireRow('requests', requestId, 'request');
+        const found = findSecret(requestId, name);
+        const row: SecretRow = {
+          id: found?.id ?? this.next('secrets'),
+          requestId,
+          name,
+          sealed: copy(sealed),
+          createdAt: new Date(at.getTime()),
+          purgedAt: null,
+        };
+        this.t.secrets.set(row.id, row);
+      },
+      get: async (requestId, name) => {
+        const found = findSecret(requestId, name);
+        return found && found.purgedAt === null ? copy(found.sealed) : null;
+      },
+      purge: async (requestId, at) => {
+        let erased = 0;
+        for (const row of [...this.t.secrets.values()]) {
+          if (row.requestId !== requestId || row.purgedAt !== null) continue;
+          this.t.secrets.set(row.id, { ...row, sealed: null, purgedAt: new Date(at.getTime()) });
+          erased += 1;
+        }
+        return erased;
+      },
+    };
+
+    return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records, secrets };
+  }
+
+  /** Stores a new outbox message unless its dedupe key is taken; true when stored. */
+  private storeOutbox(message: NewOutboxMessage): boolean {
+    if ([...this.t.outbox.values()].some((m) => m.dedupeKey === message.dedupeKey)) return false;
+    if (message.requestId !== null) this.requireRow('requests', message.requestId, 'request');
+    const row: OutboxMessage = {
+      ...copy(message),
+      id: this.next('outbox'),
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: new Date(message.createdAt.getTime()),
+      sentAt: null,
+      externalId: null,
+      revision: 0,
+      lastError: null,
+      claimedUntil: null,
+    };
+    this.t.outbox.set(row.id, row);
+    return true;
   }
 
   /** Same rules as the database store: natural keys, duplicate keys and unknown customers throw. */

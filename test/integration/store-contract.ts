@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Finding } from '../../src/domain/types.js';
 import { ConcurrentChangeError } from '../../src/ports.js';
-import type { NewRequest, RecordsBatch, Repositories, Store } from '../../src/ports.js';
+import type { NewOutboxMessage, NewRequest, RecordsBatch, Repositories, Store } from '../../src/ports.js';
 
 const at = (iso: string): Date => new Date(iso);
 
@@ -418,6 +418,9 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
         expect((await store.devices.inGroup(s.acme, 'lb-a')).map((d) => d.name)).toEqual(['edge-02', 'edge-03']);
         expect((await store.devices.inGroup(s.globex, 'lb-a')).map((d) => d.name)).toEqual(['gx-01']);
         expect(await store.devices.inGroup(s.acme, 'lb-z')).toEqual([]);
+        const [first] = await store.devices.inGroup(s.acme, 'lb-a');
+        await store.devices.recordVersion(first!.id, '9.9.9');
+        expect((await store.devices.byId(first!.id))?.version).toBe('9.9.9');
       });
 
       it('finds releases by product, by product and version, and lists them all', async () => {
@@ -667,6 +670,7 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
           at: at('2026-11-21T12:30:00.001Z'),
           reason: null,
           acknowledged: ['downgrade'],
+          fingerprint: [{ deviceId: 1, name: 'edge-01', serial: 'SN-1001', mac: '00:1a:2b:3c:4d:5e', ip: '203.0.113.10', version: '5.2.0', status: 'configured' }],
         });
         expect(approval).toEqual({
           id: expect.any(Number),
@@ -678,6 +682,7 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
           at: at('2026-11-21T12:30:00.001Z'),
           reason: null,
           acknowledged: ['downgrade'],
+          fingerprint: [{ deviceId: 1, name: 'edge-01', serial: 'SN-1001', mac: '00:1a:2b:3c:4d:5e', ip: '203.0.113.10', version: '5.2.0', status: 'configured' }],
         });
         const second = await store.requests.addApproval({ ...approval, personId: s.bob, decision: 'declined', reason: 'no' });
         expect((await store.requests.byId(created.id))?.approvals).toEqual([approval, second]);
@@ -725,6 +730,7 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
           startedAt: null,
           finishedAt: null,
           updatedAt: at('2026-11-22T01:00:00Z'),
+          postCheck: null,
         });
         await expect(store.runs.create(item.id, at('2026-11-22T01:00:00Z'))).rejects.toThrow();
         const saved = await store.runs.save({
@@ -736,8 +742,10 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
           issues: ['slow disk'],
           startedAt: at('2026-11-22T01:00:01.500Z'),
           updatedAt: at('2026-11-22T01:05:00Z'),
+          postCheck: { ok: true, version: '7.1.0', message: 'reports 7.1.0', at: at('2026-11-22T01:04:00.250Z') },
         });
         expect(saved.state).toBe('split');
+        expect(saved.postCheck).toEqual({ ok: true, version: '7.1.0', message: 'reports 7.1.0', at: at('2026-11-22T01:04:00.250Z') });
         expect(await store.runs.byId(run.id)).toEqual(saved);
         expect(await store.runs.forItem(item.id)).toEqual(saved);
         expect(await store.runs.forItem(999999)).toBeNull();
@@ -826,6 +834,10 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
             createdAt: at('2026-11-21T12:00:00.321Z'),
             nextAttemptAt: at('2026-11-21T12:00:00.321Z'),
             sentAt: null,
+            externalId: null,
+            revision: 0,
+            lastError: null,
+            claimedUntil: null,
           },
         ]);
       });
@@ -870,6 +882,91 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
       });
     });
 
+    describe('secrets', () => {
+      let s: Seeded;
+      beforeEach(async () => {
+        s = await seed(store);
+      });
+
+      const SEALED = { ciphertext: 'c2VhbGVkLW9uZQ==', iv: 'AAECAwQFBgcICQoL', authTag: 'AAECAwQFBgcICQoLDA0ODw==' };
+      const OTHER = { ciphertext: 'c2VhbGVkLXR3bw==', iv: 'CwoJCAcGBQQDAgEA', authTag: 'Dw4NDAsKCQgHBgUEAwIBAA==' };
+
+      it('stores a sealed secret per request and name, replaces it, and returns null for none', async () => {
+        const request = await store.requests.create(draft(s));
+        const other = await store.requests.create(draft(s, { items: [] }));
+        expect(await store.secrets.get(request.id, 'manager_password')).toBeNull();
+        await store.secrets.put(request.id, 'manager_password', SEALED, at('2026-11-21T12:00:00Z'));
+        await store.secrets.put(request.id, 'api_key', OTHER, at('2026-11-21T12:00:00Z'));
+        expect(await store.secrets.get(request.id, 'manager_password')).toEqual(SEALED);
+        expect(await store.secrets.get(other.id, 'manager_password')).toBeNull();
+        await store.secrets.put(request.id, 'manager_password', OTHER, at('2026-11-21T12:05:00Z'));
+        expect(await store.secrets.get(request.id, 'manager_password')).toEqual(OTHER);
+        expect(await store.secrets.get(request.id, 'api_key')).toEqual(OTHER);
+      });
+
+      it('hands out copies callers cannot change', async () => {
+        const request = await store.requests.create(draft(s));
+        const given = { ...SEALED };
+        await store.secrets.put(request.id, 'manager_password', given, at('2026-11-21T12:00:00Z'));
+        given.ciphertext = 'changed';
+        const read = await store.secrets.get(request.id, 'manager_password');
+        read!.iv = 'changed';
+        expect(await store.secrets.get(request.id, 'manager_password')).toEqual(SEALED);
+      });
+
+      it('purges every secret of one request, counting what it erased, after which get returns null', async () => {
+        const request = await store.requests.create(draft(s));
+        const other = await store.requests.create(draft(s, { items: [] }));
+        await store.secrets.put(request.id, 'manager_password', SEALED, at('2026-11-21T12:00:00Z'));
+        await store.secrets.put(request.id, 'api_key', OTHER, at('2026-11-21T12:00:00Z'));
+        await store.secrets.put(other.id, 'manager_password', OTHER, at('2026-11-21T12:00:00Z'));
+        expect(await store.secrets.purge(request.id, at('2026-11-22T03:00:00Z'))).toBe(2);
+        expect(await store.secrets.get(request.id, 'manager_password')).toBeNull();
+        expect(await store.secrets.get(request.id, 'api_key')).toBeNull();
+        expect(await store.secrets.get(other.id, 'manager_password')).toEqual(OTHER);
+        expect(await store.secrets.purge(request.id, at('2026-11-22T04:00:00Z'))).toBe(0);
+        expect(await store.secrets.purge(999999, at('2026-11-22T04:00:00Z'))).toBe(0);
+      });
+
+      it('stores a secret again after a purge when one is put anew', async () => {
+        const request = await store.requests.create(draft(s));
+        await store.secrets.put(request.id, 'manager_password', SEALED, at('2026-11-21T12:00:00Z'));
+        await store.secrets.purge(request.id, at('2026-11-22T03:00:00Z'));
+        await store.secrets.put(request.id, 'manager_password', OTHER, at('2026-11-22T05:00:00Z'));
+        expect(await store.secrets.get(request.id, 'manager_password')).toEqual(OTHER);
+        expect(await store.secrets.purge(request.id, at('2026-11-22T06:00:00Z'))).toBe(1);
+      });
+
+      it('refuses a secret for a request that does not exist', async () => {
+        await expect(store.secrets.put(999999, 'manager_password', SEALED, at('2026-11-21T12:00:00Z'))).rejects.toThrow();
+      });
+
+      it('keeps nothing of a transaction that stored a secret and then threw', async () => {
+        const request = await store.requests.create(draft(s));
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.secrets.put(request.id, 'manager_password', SEALED, at('2026-11-21T12:00:00Z'));
+            expect(await tx.secrets.get(request.id, 'manager_password')).toEqual(SEALED);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await store.secrets.get(request.id, 'manager_password')).toBeNull();
+        expect(await store.secrets.purge(request.id, at('2026-11-21T12:01:00Z'))).toBe(0);
+      });
+
+      it('restores a purged secret when the purging transaction rolls back', async () => {
+        const request = await store.requests.create(draft(s));
+        await store.secrets.put(request.id, 'manager_password', SEALED, at('2026-11-21T12:00:00Z'));
+        await expect(
+          store.transaction(async (tx) => {
+            expect(await tx.secrets.purge(request.id, at('2026-11-22T03:00:00Z'))).toBe(1);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await store.secrets.get(request.id, 'manager_password')).toEqual(SEALED);
+      });
+    });
+
     describe('transactions', () => {
       let s: Seeded;
       beforeEach(async () => {
@@ -888,6 +985,7 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
           at: at('2026-11-21T12:10:00Z'),
           reason: null,
           acknowledged: [],
+          fingerprint: [],
         });
         await tx.runs.create(request.items[0]!.id, at('2026-11-21T12:10:00Z'));
         await tx.outbox.enqueue({
@@ -982,6 +1080,188 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
         await expect(failing).rejects.toThrow('late failure');
         await outside;
         expect((await store.windows.maintenance()).map((w) => w.reason)).toEqual(['Platform maintenance', 'independent']);
+      });
+    });
+
+    describe('outbox delivery', () => {
+      const T0 = '2026-11-21T12:00:00Z';
+      const message = (dedupeKey: string, destination: string, createdAt = T0, payload: unknown = { text: dedupeKey }): NewOutboxMessage => ({
+        dedupeKey,
+        requestId: null,
+        kind: 'scheduled',
+        destination,
+        payload,
+        createdAt: at(createdAt),
+      });
+      const plus = (iso: string, seconds: number): Date => new Date(at(iso).getTime() + seconds * 1000);
+      /** Claims at `iso` with a 60 s lease; returns the dedupe keys claimed. */
+      const claim = async (iso: string, limit = 10, leaseSeconds = 60): Promise<string[]> =>
+        (await store.outbox.claimDue(at(iso), plus(iso, leaseSeconds), limit)).map((m) => m.dedupeKey);
+      const byKey = async (key: string) => (await store.outbox.pending(1000)).find((m) => m.dedupeKey === key);
+
+      it('stores a new message with no platform id, revision 0, no error and no lease, and dedupes it', async () => {
+        expect(await store.outbox.enqueue(message('k1', 'slack:C0ACME'))).toBe(true);
+        expect(await store.outbox.enqueue(message('k1', 'slack:C0ACME', T0, { text: 'again' }))).toBe(false);
+        expect(await store.outbox.pending()).toEqual([
+          {
+            id: expect.any(Number),
+            dedupeKey: 'k1',
+            requestId: null,
+            kind: 'scheduled',
+            destination: 'slack:C0ACME',
+            payload: { text: 'k1' },
+            status: 'pending',
+            attempts: 0,
+            createdAt: at(T0),
+            nextAttemptAt: at(T0),
+            sentAt: null,
+            externalId: null,
+            revision: 0,
+            lastError: null,
+            claimedUntil: null,
+          },
+        ]);
+      });
+
+      it('claims only the oldest pending message of a destination, then the next once it is sent', async () => {
+        // Stored order decides, not createdAt.
+        await store.outbox.enqueue(message('a1', 'slack:A', '2026-11-21T12:00:02Z'));
+        await store.outbox.enqueue(message('a2', 'slack:A', '2026-11-21T12:00:01Z'));
+        await store.outbox.enqueue(message('a3', 'slack:A', '2026-11-21T12:00:03Z'));
+        const claimed = await store.outbox.claimDue(at('2026-11-21T12:01:00Z'), plus('2026-11-21T12:01:00Z', 60), 10);
+        expect(claimed.map((m) => [m.dedupeKey, m.claimedUntil])).toEqual([['a1', plus('2026-11-21T12:01:00Z', 60)]]);
+        expect(await claim('2026-11-21T12:01:01Z')).toEqual([]);
+        await store.outbox.markSent(claimed[0]!.id, 0, at('2026-11-21T12:01:02Z'), 'ts-1');
+        expect((await store.outbox.pending()).map((m) => m.dedupeKey)).toEqual(['a2', 'a3']);
+        expect(await claim('2026-11-21T12:01:03Z')).toEqual(['a2']);
+      });
+
+      it('claims nothing behind a head that is backing off, but keeps other destinations going', async () => {
+        await store.outbox.enqueue(message('a1', 'slack:A'));
+        await store.outbox.enqueue(message('a2', 'slack:A'));
+        await store.outbox.enqueue(message('b1', 'discord:B'));
+        await store.outbox.enqueue(message('b2', 'discord:B'));
+        await store.outbox.enqueue(message('c1', 'ops'));
+        expect((await claim('2026-11-21T12:00:10Z')).sort()).toEqual(['a1', 'b1', 'c1']);
+        const a1 = (await byKey('a1'))!;
+        const b1 = (await byKey('b1'))!;
+        await store.outbox.markFailed(a1.id, 'HTTP 429', at('2026-11-21T12:05:00Z'), at('2026-11-21T12:00:11Z'));
+        await store.outbox.markSent(b1.id, 0, at('2026-11-21T12:00:11Z'), null);
+        // a1 waits until 12:05 and a2 may not overtake it; b2 is B's new head; c1 is still leased.
+        expect(await claim('2026-11-21T12:00:20Z')).toEqual(['b2']);
+        // Leases of b2 and c1 have run out by then, so they come back too; a2 still waits behind a1.
+        expect((await claim('2026-11-21T12:05:00Z')).sort()).toEqual(['a1', 'b2', 'c1']);
+      });
+
+      it('hands out at most `limit` messages, the longest waiting first', async () => {
+        await store.outbox.enqueue(message('x', 'email:x@acme.example', '2026-11-21T12:00:03Z'));
+        await store.outbox.enqueue(message('y', 'email:y@acme.example', '2026-11-21T12:00:01Z'));
+        await store.outbox.enqueue(message('z', 'email:z@acme.example', '2026-11-21T12:00:02Z'));
+        expect(await claim('2026-11-21T12:00:00Z')).toEqual([]);
+        expect(await claim('2026-11-21T12:01:00Z', 2)).toEqual(['y', 'z']);
+        expect(await claim('2026-11-21T12:01:00Z', 0)).toEqual([]);
+        expect(await claim('2026-11-21T12:01:00Z', 2)).toEqual(['x']);
+      });
+
+      it('lets another worker claim a message again once its lease has run out', async () => {
+        await store.outbox.enqueue(message('a1', 'slack:A'));
+        expect(await claim('2026-11-21T12:00:00Z', 10, 30)).toEqual(['a1']);
+        expect(await claim('2026-11-21T12:00:29Z')).toEqual([]);
+        expect(await claim('2026-11-21T12:00:31Z')).toEqual(['a1']);
+        expect((await byKey('a1'))?.claimedUntil).toEqual(plus('2026-11-21T12:00:31Z', 60));
+      });
+
+      it('records a failed attempt and makes the message due again at retryAt', async () => {
+        await store.outbox.enqueue(message('a1', 'slack:A'));
+        await claim(T0);
+        const a1 = (await byKey('a1'))!;
+        await store.outbox.markFailed(a1.id, 'HTTP 500 from slack', at('2026-11-21T12:00:30Z'), at('2026-11-21T12:00:01Z'));
+        expect(await byKey('a1')).toMatchObject({
+          status: 'pending',
+          attempts: 1,
+          lastError: 'HTTP 500 from slack',
+          nextAttemptAt: at('2026-11-21T12:00:30Z'),
+          claimedUntil: null,
+        });
+        expect(await claim('2026-11-21T12:00:29Z')).toEqual([]);
+        expect(await claim('2026-11-21T12:00:30Z')).toEqual(['a1']);
+        await store.outbox.markSent(a1.id, 0, at('2026-11-21T12:00:31Z'), 'ts-7');
+        expect(await store.outbox.pending()).toEqual([]);
+      });
+
+      it('gives up on a message when retryAt is null, and its destination moves on', async () => {
+        await store.outbox.enqueue(message('a1', 'slack:A'));
+        await store.outbox.enqueue(message('a2', 'slack:A'));
+        await claim(T0);
+        const a1 = (await byKey('a1'))!;
+        await store.outbox.markFailed(a1.id, 'channel_not_found', null, at('2026-11-21T12:00:01Z'));
+        expect(await byKey('a1')).toBeUndefined();
+        expect(await claim('2026-11-21T12:00:02Z')).toEqual(['a2']);
+        // A late report from a worker whose lease ran out changes nothing once a message is settled.
+        await store.outbox.markFailed(a1.id, 'late', at('2026-11-21T12:10:00Z'), at('2026-11-21T12:00:03Z'));
+        expect(await byKey('a1')).toBeUndefined();
+      });
+
+      it('upserts an editable message: new, unchanged, then edited after delivery (revision bumped, pending again)', async () => {
+        const progress = (percent: number): NewOutboxMessage => message('UPG-1:progress:slack:A', 'slack:A', T0, { text: `${percent}%` });
+        expect(await store.outbox.upsertEditable(progress(10), at(T0))).toBe(true);
+        expect(await store.outbox.upsertEditable(progress(10), at('2026-11-21T12:00:01Z'))).toBe(false);
+        const [first] = await store.outbox.claimDue(at('2026-11-21T12:00:02Z'), plus('2026-11-21T12:00:02Z', 60), 10);
+        expect(first).toMatchObject({ revision: 0, externalId: null, payload: { text: '10%' } });
+        await store.outbox.markSent(first!.id, 0, at('2026-11-21T12:00:03Z'), 'ts-100');
+        expect(await store.outbox.pending()).toEqual([]);
+        expect(await store.outbox.upsertEditable(progress(50), at('2026-11-21T12:10:00Z'))).toBe(true);
+        const [edit] = await store.outbox.claimDue(at('2026-11-21T12:10:00Z'), plus('2026-11-21T12:10:00Z', 60), 10);
+        expect(edit).toMatchObject({
+          id: first!.id,
+          revision: 1,
+          externalId: 'ts-100',
+          payload: { text: '50%' },
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: at('2026-11-21T12:10:00Z'),
+        });
+        // An edit the sink answers without an id keeps the id of the posted message.
+        await store.outbox.markSent(edit!.id, 1, at('2026-11-21T12:10:01Z'), null);
+        expect(await store.outbox.pending()).toEqual([]);
+        expect(await store.outbox.upsertEditable(progress(90), at('2026-11-21T12:20:00Z'))).toBe(true);
+        expect((await store.outbox.pending())[0]).toMatchObject({ revision: 2, externalId: 'ts-100' });
+      });
+
+      it('keeps an edit made during delivery pending: markSent of a stale revision only stores the platform id', async () => {
+        const progress = (percent: number): NewOutboxMessage => message('UPG-2:progress:ops', 'ops', T0, { text: `${percent}%` });
+        await store.outbox.upsertEditable(progress(10), at(T0));
+        const [inFlight] = await store.outbox.claimDue(at(T0), plus(T0, 60), 10);
+        expect(await store.outbox.upsertEditable(progress(20), at('2026-11-21T12:00:01Z'))).toBe(true);
+        // Still leased: the edit waits for the delivery in flight.
+        expect(await claim('2026-11-21T12:00:02Z')).toEqual([]);
+        await store.outbox.markSent(inFlight!.id, 0, at('2026-11-21T12:00:03Z'), 'ts-200');
+        expect(await byKey('UPG-2:progress:ops')).toMatchObject({
+          status: 'pending',
+          revision: 1,
+          externalId: 'ts-200',
+          claimedUntil: null,
+          payload: { text: '20%' },
+        });
+        const [edit] = await store.outbox.claimDue(at('2026-11-21T12:00:04Z'), plus('2026-11-21T12:00:04Z', 60), 10);
+        expect(edit).toMatchObject({ revision: 1, externalId: 'ts-200' });
+        await store.outbox.markSent(edit!.id, 1, at('2026-11-21T12:00:05Z'), 'ts-200');
+        expect(await store.outbox.pending()).toEqual([]);
+      });
+
+      it('re-pends a message it had given up on when its payload is edited', async () => {
+        const progress = (percent: number): NewOutboxMessage => message('UPG-3:progress:ops', 'ops', T0, { text: `${percent}%` });
+        await store.outbox.upsertEditable(progress(10), at(T0));
+        const [claimed] = await store.outbox.claimDue(at(T0), plus(T0, 60), 10);
+        await store.outbox.markFailed(claimed!.id, 'gave up', null, at(T0));
+        expect(await store.outbox.upsertEditable(progress(30), at('2026-11-21T12:30:00Z'))).toBe(true);
+        expect(await byKey('UPG-3:progress:ops')).toMatchObject({
+          status: 'pending',
+          revision: 1,
+          attempts: 0,
+          lastError: null,
+          nextAttemptAt: at('2026-11-21T12:30:00Z'),
+        });
       });
     });
 

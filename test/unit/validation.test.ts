@@ -10,7 +10,7 @@ import {
 } from '../../src/domain/validation.js';
 import type { ItemContext, RequestContext } from '../../src/domain/validation.js';
 import { FINDING_CODES } from '../../src/domain/types.js';
-import type { Customer, Device, Finding, FindingCode, MaintenanceWindow, Release } from '../../src/domain/types.js';
+import type { Customer, Device, Finding, FindingCode, MaintenanceWindow, Release, UpgradeSlot } from '../../src/domain/types.js';
 
 function device(over: Partial<Device> = {}): Device {
   return {
@@ -79,6 +79,9 @@ const maintenance: MaintenanceWindow = {
   reason: 'Platform maintenance',
 };
 
+// The customer's upgrade slot: Sundays 01:00-05:00 New York time.
+const sundayNights: UpgradeSlot = { id: 3, kind: 'upgrade', cron: '0 1 * * 0', timezone: 'America/New_York', durationMinutes: 240, customerId: 1 };
+
 function request(over: Partial<RequestContext> = {}): RequestContext {
   return {
     requesterKnown: true,
@@ -87,6 +90,7 @@ function request(over: Partial<RequestContext> = {}): RequestContext {
     schedule: { mode: 'at', at: SUNDAY_1AM },
     downtimeMaxMinutes: 60,
     maintenance: [maintenance],
+    slots: [sundayNights],
     lowTraffic: customer.lowTraffic,
     timezone: customer.timezone,
     now: NOW,
@@ -289,7 +293,50 @@ describe('validating the request as a whole', () => {
       const findings = validateRequestLevel(request({ schedule: { mode: 'at', at: new Date('2026-11-29T06:00:00Z') } }));
       expect(codes(findings)).toEqual(['past_time']);
       expect(findings[0]?.severity).toBe('error');
-      expect(findings[0]?.message).toMatch(/Sun 29 Nov 2026 01:00 EST .* is in the past/);
+      expect(findings[0]?.message).toMatch(/Sun 29 Nov 2026 01:00 EST \(UTC-05:00\), has already passed/);
+    });
+
+    it('GIVEN a custom time in the past THEN offers the next three free slots from now, skipping the maintenance', () => {
+      const findings = validateRequestLevel(request({ schedule: { mode: 'at', at: new Date('2026-11-29T06:00:00Z') } }));
+      expect(findings[0]?.message).toContain(
+        'Next free upgrade slots: Sun 6 Dec 2026 01:00 EST (UTC-05:00); Sun 13 Dec 2026 03:00 EST (UTC-05:00); ' +
+          'Sun 20 Dec 2026 01:00 EST (UTC-05:00). File again with one of them (e.g. when=2026-12-06T01:00-05:00) or with when=now or when=window.',
+      );
+    });
+
+    it('GIVEN a blackout conflict THEN offers the next three free slots from the asked time, once', () => {
+      const second = { ...maintenance, id: 8, start: new Date('2026-12-13T08:30:00Z'), end: new Date('2026-12-13T09:00:00Z') };
+      const findings = validateRequestLevel(request({ schedule: { mode: 'at', at: new Date('2026-12-13T07:00:00Z') }, downtimeMaxMinutes: 120, maintenance: [maintenance, second], lowTraffic: null }));
+      expect(findings.map((f) => f.message.includes('Next free upgrade slots'))).toEqual([false, true]);
+      // After both windows the Sunday-13 slot has only 60 minutes left, so the offers are the following Sundays.
+      expect(findings[1]?.message).toContain(
+        'Next free upgrade slots: Sun 20 Dec 2026 01:00 EST (UTC-05:00); Sun 27 Dec 2026 01:00 EST (UTC-05:00); Sun 3 Jan 2027 01:00 EST (UTC-05:00).',
+      );
+    });
+
+    it('GIVEN a blackout conflict and room left in the same slot THEN offers the time right after the maintenance first', () => {
+      const findings = validateRequestLevel(request({ schedule: { mode: 'at', at: new Date('2026-12-13T07:00:00Z') }, lowTraffic: null }));
+      expect(findings[0]?.message).toMatch(
+        /^Up to 60 min of downtime from Sun 13 Dec 2026 02:00 EST \(UTC-05:00\) would overlap the platform maintenance "Platform maintenance" \(Sun 13 Dec 2026 01:00 EST \(UTC-05:00\) to Sun 13 Dec 2026 03:00 EST \(UTC-05:00\)\)\. Next free upgrade slots: Sun 13 Dec 2026 03:00 EST/,
+      );
+      expect(findings[0]?.message).not.toMatch(/\[\d{3}\]/);
+    });
+
+    it.each([
+      ['past_time', { schedule: { mode: 'at', at: new Date('2026-11-29T06:00:00Z') } }, /Pick a future time, or use when=now or when=window\.$/],
+      ['blackout_conflict', { schedule: { mode: 'at', at: new Date('2026-12-13T07:00:00Z') }, lowTraffic: null }, /Pick a time after the maintenance ends, or use when=window\.$/],
+    ] as Array<[FindingCode, Partial<RequestContext>, RegExp]>)('GIVEN %s and no upgrade slots THEN gives the plain advice', (code, over, advice) => {
+      const findings = validateRequestLevel(request({ ...over, slots: [] }));
+      expect(codes(findings)).toEqual([code]);
+      expect(findings[0]?.message).toMatch(advice);
+      expect(findings[0]?.message).not.toContain('Next free');
+    });
+
+    it('GIVEN a custom time in the past and a slot in another timezone THEN lists the offers in the customer timezone', () => {
+      const berlin: UpgradeSlot = { ...sundayNights, cron: '0 2 * * 6', timezone: 'Europe/Berlin' };
+      const findings = validateRequestLevel(request({ schedule: { mode: 'at', at: new Date('2026-11-29T06:00:00Z') }, slots: [berlin] }));
+      // Saturday 02:00 in Berlin is Friday 20:00 in New York.
+      expect(findings[0]?.message).toContain('Next free upgrade slots: Fri 4 Dec 2026 20:00 EST (UTC-05:00); Fri 11 Dec 2026 20:00 EST (UTC-05:00);');
     });
 
     it('accepts a custom time equal to now', () => {

@@ -1,0 +1,85 @@
+/**
+ * The console sink: every notice as a readable block on a stream (stdout by default), so the bot
+ * can be watched, and demonstrated, without any chat platform.
+ */
+import { writeSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { toPlainText } from '../../core/reply.js';
+import type { Reply } from '../../core/reply.js';
+import { formatRef } from '../../domain/types.js';
+import type { OutboxMessage } from '../../ports.js';
+import type { OutboxSink } from './outbox-worker.js';
+
+/** How long a synchronous write waits, in total, for a full pipe to drain before falling back. */
+const MAX_BLOCKED_MS = 5000;
+/** The pause between tries when the descriptor is full (EAGAIN on a non-blocking pipe). */
+const BLOCKED_PAUSE_MS = 1;
+
+const PAUSE_CELL = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks the thread for `ms` (a full pipe leaves nothing else useful to do here). */
+function pauseSync(ms: number): void {
+  Atomics.wait(PAUSE_CELL, 0, 0, ms);
+}
+
+/** Whether a stored payload looks like a Reply (older or foreign payloads are shown as JSON). */
+function isReply(payload: unknown): payload is Reply {
+  return typeof payload === 'object' && payload !== null && Array.isArray((payload as { blocks?: unknown }).blocks);
+}
+
+/** The block printed for one message: a header line, then the reply as plain text. */
+export function formatConsoleNotice(message: OutboxMessage): string {
+  const parts = [`── to ${message.destination}`, message.kind];
+  if (message.requestId !== null) parts.push(formatRef(message.requestId));
+  if (message.revision > 0 || message.externalId !== null) parts.push(`(updated, revision ${message.revision})`);
+  const body = isReply(message.payload) ? toPlainText(message.payload) : JSON.stringify(message.payload, null, 2);
+  return `${parts.join(' · ')}\n${body}\n\n`;
+}
+
+/**
+ * Writes `bytes` to a file descriptor synchronously, waiting for a full pipe to drain; returns how
+ * many bytes were written, fewer only when the pipe stayed full for MAX_BLOCKED_MS.
+ */
+function writeSyncBounded(fd: number, bytes: Buffer): number {
+  let offset = 0;
+  let blockedMs = 0;
+  while (offset < bytes.length && blockedMs < MAX_BLOCKED_MS) {
+    try {
+      offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      pauseSync(BLOCKED_PAUSE_MS);
+      blockedMs += BLOCKED_PAUSE_MS;
+    }
+  }
+  return offset;
+}
+
+/**
+ * Accepts every destination and prints each message; an edit is marked "(updated, revision n)".
+ * Returns `console-<id>` as the message's id, so later edits are recognisable. On process.stdout
+ * (and stderr) the text is written synchronously to the descriptor before delivery counts as done,
+ * so a kill right after cannot lose it.
+ */
+export class ConsoleSink implements OutboxSink {
+  readonly name = 'console';
+
+  constructor(private readonly out: Writable = process.stdout) {}
+
+  accepts(_destination: string): boolean {
+    return true;
+  }
+
+  async deliver(message: OutboxMessage): Promise<{ externalId: string | null }> {
+    const text = formatConsoleNotice(message);
+    const fd = this.out === process.stdout ? 1 : this.out === process.stderr ? 2 : null;
+    if (fd === null) {
+      this.out.write(text);
+    } else {
+      const bytes = Buffer.from(text, 'utf8');
+      const written = writeSyncBounded(fd, bytes);
+      if (written < bytes.length) this.out.write(bytes.subarray(written));
+    }
+    return { externalId: message.externalId ?? `console-${message.id}` };
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The queue behind the Scheduler port, on Agenda. Jobs are derived from stored state and saved
+ * with unique keys (insert-only), so `syncRequest` can be repeated any number of times — after
+ * each change, and by the periodic sweep that repairs what a crash between commit and scheduling
+ * left out — without ever creating a job twice.
+ *
+ * Jobs: `request.start` at the planned time; `notice.downtime` 24 h and 1 h before it;
+ * `run.step` for each active run (not with the manual executor); `rating.prompt` 24 h after a
+ * verified completion; `queue.sweep` every minute.
+ */
+import type { Agenda } from 'agenda';
+import type { Clock, Scheduler, Store } from '../../ports.js';
+import type { Logger } from '../../core/command.js';
+import { RATING_DELAY_HOURS, earnsRating } from '../../services/send-rating-prompt.js';
+import type { Run, UpgradeRequest } from '../../domain/types.js';
+
+/** Job names. */
+export const JOBS = {
+  start: 'request.start',
+  notice: 'notice.downtime',
+  step: 'run.step',
+  rating: 'rating.prompt',
+  sweep: 'queue.sweep',
+} as const;
+
+/** Downtime notices before the planned start [003]. */
+export const NOTICE_OFFSETS: ReadonlyArray<{ key: 't-24h' | 't-1h'; ms: number }> = [
+  { key: 't-24h', ms: 24 * 3600_000 },
+  { key: 't-1h', ms: 3600_000 },
+];
+
+export interface StartJobData {
+  requestId: number;
+  at: string;
+}
+export interface NoticeJobData {
+  requestId: number;
+  key: 't-24h' | 't-1h';
+  at: string;
+}
+export interface StepJobData {
+  requestId: number;
+  runId: number;
+  /** The run's state and attempt the job was made for, plus failed first-step tries: the unique key. */
+  step: string;
+  tries: number;
+}
+export interface RatingJobData {
+  requestId: number;
+}
+
+/** The unique step key of a run in its current state. */
+export function stepKey(run: Pick<Run, 'state' | 'attempt'>, tries = 0): string {
+  return `${run.state}#${run.attempt}#${tries}`;
+}
+
+export interface AgendaSchedulerOptions {
+  /** False with the manual executor: agents move runs, no step jobs. */
+  automaticRuns: boolean;
+  /** Wakes the outbox worker (set once the worker exists). */
+  onKickOutbox?: () => void;
+}
+
+export class AgendaScheduler implements Scheduler {
+  onKickOutbox: () => void;
+
+  constructor(
+    private readonly agenda: Agenda,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: AgendaSchedulerOptions,
+  ) {
+    this.onKickOutbox = options.onKickOutbox ?? (() => {});
+  }
+
+  kickOutbox(): void {
+    this.onKickOutbox();
+  }
+
+  /** Saves a job unless one with the same unique key exists. */
+  private async ensure(name: string, data: object, unique: Record<string, unknown>, at: Date): Promise<void> {
+    await this.agenda.create(name, data).unique(unique, { insertOnly: true }).schedule(at).save();
+  }
+
+  /** Removes pending jobs of `name` for the request whose data does not satisfy `keep`. */
+  private async removeStale(name: string, requestId: number, keep: (data: Record<string, unknown>) => boolean): Promise<number> {
+    const found = await this.agenda.queryJobs({ name, data: { requestId } });
+    const stale = found.jobs.filter((j) => !j.lastFinishedAt && !j.lockedAt && !keep(j.data as Record<string, unknown>)).map((j) => j._id);
+    if (stale.length === 0) return 0;
+    return this.agenda.cancel({ ids: stale });
+  }
+
+  /** Schedules the next step of a run (after the executor's hold), keyed by the run's current state. */
+  async scheduleStep(requestId: number, run: Run, at: Date, tries = 0): Promise<void> {
+    const data: StepJobData = { requestId, runId: run.id, step: stepKey(run, tries), tries };
+    await this.ensure(JOBS.step, data, { 'data.runId': run.id, 'data.step': data.step }, at);
+  }
+
+  async syncRequest(requestId: number): Promise<void> {
+    const request = await this.store.requests.byId(requestId);
+    if (!request) return;
+    await this.sync(request);
+  }
+
+  /** Brings the jobs of one loaded request in line with it. */
+  async sync(request: UpgradeRequest): Promise<void> {
+    const now = this.clock.now();
+    const requestId = request.id;
+    if (request.status === 'scheduled' && request.schedule.at) {
+      const at = request.schedule.at;
+      const iso = at.toISOString();
+      await this.removeStale(JOBS.start, requestId, (d) => d.at === iso);
+      await this.removeStale(JOBS.notice, requestId, (d) => d.at === iso);
+      await this.ensure(JOBS.start, { requestId, at: iso } satisfies StartJobData, { 'data.requestId': requestId, 'data.at': iso }, at);
+      for (const { key, ms } of NOTICE_OFFSETS) {
+        const when = new Date(at.getTime() - ms);
+        if (when.getTime() <= now.getTime()) continue;
+        await this.ensure(
+          JOBS.notice,
+          { requestId, key, at: iso } satisfies NoticeJobData,
+          { 'data.requestId': requestId, 'data.key': key, 'data.at': iso },
+          when,
+        );
+      }
+      return;
+    }
+    // Not scheduled (any more): nothing may start it or announce it.
+    await this.removeStale(JOBS.start, requestId, () => false);
+    await this.removeStale(JOBS.notice, requestId, () => false);
+    if (request.status === 'in_progress' && this.options.automaticRuns) {
+      for (const item of request.items) {
+        const run = item.run;
+        if (run && run.state !== 'done' && run.condition === 'ok') await this.scheduleStep(requestId, run, now);
+      }
+    }
+    if (earnsRating(request)) {
+      const finishedAt = Math.max(...request.items.map((i) => i.run?.finishedAt?.getTime() ?? 0));
+      await this.ensure(
+        JOBS.rating,
+        { requestId } satisfies RatingJobData,
+        { 'data.requestId': requestId },
+        new Date(finishedAt + RATING_DELAY_HOURS * 3600_000),
+      );
+    }
+  }
+
+  /** Syncs every request that may need jobs: scheduled, in progress, recently completed. */
+  async sweep(): Promise<number> {
+    const open = await this.store.requests.list({ statuses: ['scheduled', 'in_progress'], limit: 10_000 });
+    const done = await this.store.requests.list({ statuses: ['completed', 'completed_with_issues'], limit: 200 });
+    let count = 0;
+    for (const request of [...open, ...done]) {
+      try {
+        await this.sync(request);
+        count++;
+      } catch (error) {
+        this.log.error({ err: error, ref: request.ref }, 'queue sweep could not sync a request');
+      }
+    }
+    return count;
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The one place a device's run changes (SPEC §5): an agent's button, an executor's step or the
+ * start of a request all come here. Each change is persisted with an activity-log entry, an audit
+ * event and the updated progress message in one transaction; then the next runs of the request
+ * are started, and when every run is done the request is finished with the completion feedback
+ * of [003], the end-of-downtime notice, the purge of the manager password and, for a failure or
+ * abort, a follow-up for the agents.
+ */
+import { list, reply, table, text } from '../core/reply.js';
+import type { Block } from '../core/reply.js';
+import { transition } from '../domain/lifecycle.js';
+import { fail, ok } from '../domain/result.js';
+import type { Result } from '../domain/result.js';
+import { advanceRun } from '../domain/run-machine.js';
+import type { RunEventName } from '../domain/run-machine.js';
+import { planRuns } from '../domain/run-plan.js';
+import type { Device, PostCheck, RequestItem, RequestStatus, Run, RunState, UpgradeRequest } from '../domain/types.js';
+import type { Clock, Repositories } from '../ports.js';
+import { notify } from './notify.js';
+import { downtimeReply, updateProgress } from './progress-notice.js';
+import { loadView } from './request-view.js';
+import type { RequestView } from './request-view.js';
+
+/** One change to a run. */
+export interface RunChange {
+  event: RunEventName;
+  /** Who: a person's e-mail, or "executor:simulate", "system". */
+  actor: string;
+  message: string;
+  /** An issue to add to the run's record (shown in the feedback). */
+  issue?: string;
+  /** The post-upgrade check, when the change finishes the run. */
+  postCheck?: PostCheck;
+  /** The agent driving the run, remembered on the run. */
+  agentId?: number;
+  /** Only apply when the run is still in this state and attempt (an executor's step may be stale). */
+  expect?: { state: RunState; attempt: number };
+  invocationId?: string | null;
+}
+
+/** What a change led to. */
+export interface RunChangeOutcome {
+  run: Run;
+  item: RequestItem;
+  request: UpgradeRequest;
+  /** Runs created by this change (next devices of the request). */
+  started: Run[];
+}
+
+/** Settings the engine's transaction needs. */
+export interface RunTxContext {
+  clock: Clock;
+  concurrency: number;
+  supportEmail: string;
+}
+
+/** The request's final status once every run is done. */
+export function finalStatus(runs: readonly Run[]): RequestStatus {
+  if (runs.some((r) => r.outcome === 'failed')) return 'failed';
+  if (runs.some((r) => r.outcome === 'aborted')) return 'aborted';
+  if (runs.some((r) => r.outcome === 'completed_with_issues' || r.issues.length > 0)) return 'completed_with_issues';
+  return 'completed';
+}
+
+/** True when the device verifiably came back on the target version. */
+export function verified(run: Run, item: RequestItem): boolean {
+  return (
+    run.state === 'done' &&
+    (run.outcome === 'completed' || run.outcome === 'completed_with_issues') &&
+    run.postCheck !== null &&
+    run.postCheck.ok &&
+    run.postCheck.version === item.targetVersion
+  );
+}
+
+async function devicesOf(tx: Repositories, items: readonly RequestItem[]): Promise<Map<number, Device>> {
+  const map = new Map<number, Device>();
+  for (const id of new Set(items.map((i) => i.deviceId))) {
+    const d = await tx.devices.byId(id);
+    if (d) map.set(id, d);
+  }
+  return map;
+}
+
+/**
+ * Starts the runs the plan allows now and closes the items that can no longer run; returns the
+ * created runs. Called when a request starts and after every finished run.
+ */
+export async function startPlannedRuns(tx: Repositories, request: UpgradeRequest, ctx: RunTxContext): Promise<Run[]> {
+  const now = ctx.clock.now();
+  const plan = planRuns(request.items, await devicesOf(tx, request.items), ctx.concurrency);
+  const started: Run[] = [];
+  for (const item of plan.start) {
+    const run = await tx.runs.create(item.id, now);
+    const saved = await tx.runs.save({ ...run, startedAt: now, updatedAt: now });
+    await tx.runs.addEvent({ runId: saved.id, from: 'idle', to: 'idle', event: 'start', actor: 'system', message: `Run of ${item.deviceName} queued`, at: now });
+    started.push(saved);
+  }
+  for (const { item, reason } of plan.skip) {
+    const run = await tx.runs.create(item.id, now);
+    await tx.runs.save({
+      ...run,
+      state: 'done',
+      outcome: 'aborted',
+      issues: [`Skipped: ${reason}.`],
+      startedAt: null,
+      finishedAt: now,
+      updatedAt: now,
+    });
+    await tx.runs.addEvent({ runId: run.id, from: 'idle', to: 'done', event: 'skip', actor: 'system', message: `Skipped: ${reason}`, at: now });
+  }
+  return started;
+}
+
+/** Applies one change to a run of `requestId`, then starts what follows and finishes the request when all is done. */
+export async function applyRunChange(
+  tx: Repositories,
+  ctx: RunTxContext,
+  requestId: number,
+  runId: number,
+  change: RunChange,
+): Promise<Result<RunChangeOutcome>> {
+  const now = ctx.clock.now();
+  const request0 = await tx.requests.byId(requestId);
+  if (!request0) return fail('unknown_request', `Request ${requestId} does not exist.`);
+  if (request0.status !== 'in_progress') {
+    return fail('no_active_run', `${request0.ref} is ${request0.status.replace(/_/g, ' ')}, not in progress.`);
+  }
+  const item = request0.items.find((i) => i.run?.id === runId);
+  const run = item?.run;
+  if (!item || !run) return fail('no_active_run', `Run ${runId} is not part of ${request0.ref}.`);
+  if (change.expect && (change.expect.state !== run.state || change.expect.attempt !== run.attempt)) {
+    return fail('stale_step', `The run of ${item.deviceName} moved on meanwhile (now ${run.state}, attempt ${run.attempt}).`);
+  }
+  const step = advanceRun(run, change.event);
+  if (!step.ok) return step;
+  const issues = change.issue ? [...run.issues, change.issue] : [...run.issues];
+  let outcome = step.value.outcome;
+  if (step.value.state === 'done' && outcome === 'completed' && issues.length > 0) outcome = 'completed_with_issues';
+  const saved = await tx.runs.save({
+    ...run,
+    state: step.value.state,
+    condition: step.value.condition,
+    attempt: step.value.attempt,
+    outcome,
+    issues,
+    agentId: run.agentId ?? change.agentId ?? null,
+    startedAt: run.startedAt ?? now,
+    finishedAt: step.value.state === 'done' ? now : null,
+    updatedAt: now,
+    postCheck: change.postCheck ?? run.postCheck,
+  });
+  await tx.runs.addEvent({
+    runId: saved.id,
+    from: step.value.from,
+    to: step.value.to,
+    event: change.event,
+    actor: change.actor,
+    message: change.message,
+    at: now,
+  });
+  await tx.audit.record({
+    at: now,
+    actor: change.actor,
+    action: 'run_event',
+    entity: 'request',
+    entityId: request0.ref,
+    data: { device: item.deviceName, event: change.event, from: step.value.from, to: step.value.to, attempt: saved.attempt },
+    invocationId: change.invocationId ?? null,
+  });
+  if (saved.state === 'done' && verified(saved, item)) {
+    await tx.devices.recordVersion(item.deviceId, item.targetVersion);
+  }
+  let request = (await tx.requests.byId(requestId))!;
+  let started: Run[] = [];
+  if (saved.state === 'done') {
+    started = await startPlannedRuns(tx, request, ctx);
+    request = (await tx.requests.byId(requestId))!;
+    if (request.items.every((i) => i.run?.state === 'done')) {
+      request = await finishRequest(tx, ctx, request, change);
+    }
+  }
+  await updateProgress(tx, await loadView(tx, request), now);
+  const current = request.items.find((i) => i.id === item.id) ?? item;
+  return ok({ run: current.run ?? saved, item: current, request, started });
+}
+
+/** Moves a request whose runs are all done to its final status and sends what follows [003]. */
+async function finishRequest(tx: Repositories, ctx: RunTxContext, request: UpgradeRequest, change: RunChange): Promise<UpgradeRequest> {
+  const now = ctx.clock.now();
+  const runs = request.items.map((i) => i.run!);
+  const final = finalStatus(runs);
+  const moved = transition(request.status, final);
+  if (!moved.ok) throw new Error(moved.error.message);
+  const finished = await tx.requests.update(request.id, { status: final, updatedAt: now }, 'in_progress');
+  await tx.audit.record({
+    at: now,
+    actor: change.actor,
+    action: 'request_finished',
+    entity: 'request',
+    entityId: request.ref,
+    data: { status: final },
+    invocationId: change.invocationId ?? null,
+  });
+  const purged = await tx.secrets.purge(request.id, now);
+  if (purged > 0) {
+    await tx.audit.record({ at: now, actor: 'system', action: 'secret_purged', entity: 'request', entityId: request.ref, data: { count: purged }, invocationId: null });
+  }
+  const view = await loadView(tx, finished);
+  await notify(tx, { request: finished, kind: 'downtime', key: 'end', reply: downtimeReply(view, 'end', now), audiences: ['customer_channels', 'contact_email'], at: now });
+  await notify(tx, {
+    request: finished,
+    kind: 'completed',
+    reply: await completionReply(tx, view, ctx.supportEmail),
+    audiences: ['customer_channels', 'contact_email', 'requester', 'ops', ...(finished.options.notifyPartner ? ['partner' as const] : [])],
+    at: now,
+  });
+  if (final === 'failed' || final === 'aborted') {
+    await notify(tx, {
+      request: finished,
+      kind: 'follow_up',
+      key: 'agents',
+      reply: {
+        ...reply(
+          `${request.ref} ${final}: follow-up needed`,
+          text(`The upgrade of ${view.customer.name} ended ${final}. Contact the customer, check the devices and decide the next attempt. No survey was sent.`),
+          list('Issues', issuesOf(finished)),
+        ),
+        visibility: 'channel',
+      },
+      audiences: ['ops'],
+      at: now,
+    });
+    await tx.audit.record({ at: now, actor: 'system', action: 'follow_up_opened', entity: 'request', entityId: request.ref, data: { status: final }, invocationId: null });
+  }
+  return finished;
+}
+
+/** Every issue of a request's runs, prefixed with its device. */
+export function issuesOf(request: UpgradeRequest): string[] {
+  const out: string[] = [];
+  for (const item of request.items) for (const issue of item.run?.issues ?? []) out.push(`${item.deviceName}: ${issue}`);
+  return out.length ? out : ['None.'];
+}
+
+/** The completion feedback [003]: outcome per device, issues, post-upgrade tasks, password reminder, how to report a problem. */
+export async function completionReply(tx: Repositories, view: RequestView, supportEmail: string) {
+  const { request } = view;
+  const agentIds = [...new Set(request.items.map((i) => i.run?.agentId).filter((id): id is number => typeof id === 'number'))];
+  const agents = (await Promise.all(agentIds.map((id) => tx.people.byId(id)))).filter((p) => p !== null).map((p) => p.name);
+  const rows = request.items.map((i) => [
+    i.deviceName,
+    `${i.fromVersion} → ${i.targetVersion}`,
+    (i.run?.outcome ?? 'pending').replace(/_/g, ' '),
+    i.run?.postCheck ? (i.run.postCheck.ok ? `reports ${i.run.postCheck.version ?? 'no version'}` : 'not verified') : '—',
+  ]);
+  const tasks = [...new Set([...view.releases.values()].flatMap((r) => r.postUpgradeTasks))];
+  const status = request.status.replace(/_/g, ' ');
+  const blocks: Block[] = [
+    text(
+      agents.length
+        ? `Feedback from ${agents.join(', ')}: the upgrade is ${status}.`
+        : `Feedback from the upgrade run: the upgrade is ${status}.`,
+    ),
+    table(['device', 'upgrade', 'outcome', 'check'], rows),
+    list('Issues encountered', issuesOf(request)),
+  ];
+  if (tasks.length && (request.status === 'completed' || request.status === 'completed_with_issues')) {
+    blocks.push(list('Post-upgrade tasks', tasks));
+  }
+  blocks.push(
+    text('Reset the manager password now: it was shared with support for this upgrade and has been erased from our systems.'),
+    text(`Something wrong? Reply with /upgrade problem ${request.ref} <what happened>, or write to ${supportEmail}.`),
+  );
+  return { ...reply(`${request.ref} ${status}`, ...blocks), visibility: 'channel' as const };
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+/** The problems loadConfig reports for `env`, or [] when it accepts it. */
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, '/tmp');
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+describe('run settings in the configuration', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    expect(loadConfig({}, '/tmp').runs).toEqual({
+      concurrency: 4,
+      script: undefined,
+      simulate: { stepMs: 1500, failures: [] },
+      statusCheck: { timeoutMs: 5000, retries: 3 },
+    });
+  });
+
+  it('treats the empty values of a copied .env.example as unset', () => {
+    const config = loadConfig({ SCRIPT_COMMAND: '', SIMULATE_FAIL: '', RUN_CONCURRENCY: '', STATUS_CHECK_RETRIES: '' }, '/tmp');
+    expect(config.runs.concurrency).toBe(4);
+    expect(config.runs.simulate.failures).toEqual([]);
+    expect(config.runs.statusCheck.retries).toBe(3);
+  });
+
+  it('requires SCRIPT_COMMAND when EXECUTOR=script', () => {
+    expect(problems({ EXECUTOR: 'script' })).toEqual(['SCRIPT_COMMAND: required when EXECUTOR=script']);
+  });
+
+  it('maps the script command and its timeout', () => {
+    const config = loadConfig({ EXECUTOR: 'script', SCRIPT_COMMAND: '/opt/upgrade/step.sh', SCRIPT_TIMEOUT_MS: '120000' }, '/tmp');
+    expect(config.executor).toBe('script');
+    expect(config.runs.script).toEqual({ command: '/opt/upgrade/step.sh', timeoutMs: 120000 });
+  });
+
+  it('defaults the script timeout to ten minutes', () => {
+    expect(loadConfig({ SCRIPT_COMMAND: 'true' }, '/tmp').runs.script?.timeoutMs).toBe(600_000);
+  });
+
+  it('parses SIMULATE_FAIL into injected failures', () => {
+    const config = loadConfig({ EXECUTOR: 'simulate', SIMULATE_STEP_MS: '0', SIMULATE_FAIL: 'merge:1, split:broken' }, '/tmp');
+    expect(config.runs.simulate).toEqual({
+      stepMs: 0,
+      failures: [
+        { state: 'merge', kind: 'transient', times: 1 },
+        { state: 'split', kind: 'broken' },
+      ],
+    });
+  });
+
+  it.each([
+    ['merge', /SIMULATE_FAIL: "merge" is not state:N/],
+    ['explode:1', /SIMULATE_FAIL: "explode" is not a run state/],
+    ['idle:1', /SIMULATE_FAIL: "idle" is not a run state/],
+    ['merge:0', /SIMULATE_FAIL: "0" in "merge:0" is not a count/],
+    ['merge:sometimes', /SIMULATE_FAIL: "sometimes" in "merge:sometimes" is not a count/],
+    ['merge:1,merge:busy', /SIMULATE_FAIL: "merge" is given twice/],
+  ])('rejects SIMULATE_FAIL=%s', (spec, message) => {
+    const found = problems({ SIMULATE_FAIL: spec });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(message);
+    expect(found[0]).toContain('expected e.g. "merge:1"');
+  });
+
+  it.each([
+    ['RUN_CONCURRENCY', '0'],
+    ['RUN_CONCURRENCY', 'four'],
+    ['RUN_CONCURRENCY', '2.5'],
+    ['SCRIPT_TIMEOUT_MS', '-1'],
+    ['SIMULATE_STEP_MS', '1e3'],
+    ['STATUS_CHECK_TIMEOUT_MS', '10'],
+    ['STATUS_CHECK_RETRIES', '21'],
+  ])('rejects %s=%s with the expected range', (name, value) => {
+    const found = problems({ [name]: value });
+    expect(found).toEqual([expect.stringMatching(new RegExp(`^${name}: expected a whole number \\d+-\\d+.* \\(got "${value.replace('.', '\\.')}"\\)$`))]);
+  });
+
+  it('lists every bad run setting at once, the missing script command included', () => {
+    const found = problems({ EXECUTOR: 'script', RUN_CONCURRENCY: '0', STATUS_CHECK_RETRIES: 'x', SIMULATE_FAIL: 'nope' });
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['RUN_CONCURRENCY', 'SCRIPT_COMMAND', 'SIMULATE_FAIL', 'STATUS_CHECK_RETRIES']);
+  });
+
+  it('does not ask for a script command once one is given', () => {
+    const found = problems({ EXECUTOR: 'script', SCRIPT_COMMAND: 'run.sh', RUN_CONCURRENCY: '0' });
+    expect(found).toEqual([expect.stringMatching(/^RUN_CONCURRENCY:/)]);
+  });
+});
