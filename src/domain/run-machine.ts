@@ -42,7 +42,7 @@ export interface RunStep {
 }
 
 /** The state `next` leads to, or null when `next` does not apply. */
-function nextState(state: RunState): RunState | null {
+export function nextState(state: RunState): RunState | null {
   if (state === 'abort') return 'finish';
   if (state === 'done') return null;
   const i = RUN_ORDER.indexOf(state);

@@ -6,6 +6,7 @@
  * of [003], the end-of-downtime notice, the purge of the manager password and, for a failure or
  * abort, a follow-up for the agents.
  */
+import type { Deps } from '../core/command.js';
 import { list, reply, table, text } from '../core/reply.js';
 import type { Block } from '../core/reply.js';
 import { transition } from '../domain/lifecycle.js';
@@ -52,6 +53,11 @@ export interface RunTxContext {
   clock: Clock;
   concurrency: number;
   supportEmail: string;
+}
+
+/** The engine's transaction context from the command dependencies. */
+export function runTxContext(deps: Pick<Deps, 'clock' | 'settings'>): RunTxContext {
+  return { clock: deps.clock, concurrency: deps.settings.runConcurrency, supportEmail: deps.settings.supportEmail };
 }
 
 /** The request's final status once every run is done. */

@@ -10,7 +10,7 @@ import type { Result } from '../domain/result.js';
 import { authorize } from '../domain/roles.js';
 import type { RunEventName } from '../domain/run-machine.js';
 import type { Person, RequestItem, Run } from '../domain/types.js';
-import { applyRunChange } from './advance-run.js';
+import { applyRunChange, runTxContext } from './advance-run.js';
 import { findRequest } from './decide-request.js';
 import { loadView } from './request-view.js';
 import type { RequestView } from './request-view.js';
@@ -54,7 +54,7 @@ export async function driveRun(
     }
     const changed = await applyRunChange(
       tx,
-      { clock: deps.clock, concurrency: deps.settings.runConcurrency, supportEmail: deps.settings.supportEmail },
+      runTxContext(deps),
       request.id,
       item.run.id,
       {

@@ -7,10 +7,9 @@
  */
 import { ok } from '../domain/result.js';
 import type { Result } from '../domain/result.js';
-import { RUN_ORDER } from '../domain/run-machine.js';
-import type { RunState } from '../domain/types.js';
+import { nextState } from '../domain/run-machine.js';
 import type { PostCheck } from '../ports.js';
-import { applyRunChange } from './advance-run.js';
+import { applyRunChange, runTxContext } from './advance-run.js';
 import type { RunChange } from './advance-run.js';
 import { retryDelayMs } from './engine.js';
 import type { EngineDeps } from './engine.js';
@@ -24,13 +23,6 @@ export type StepOutcome =
   | { kind: 'retry_first'; delayMs: number; reason: string }
   /** Nothing further is automatic (done, waiting for an agent, blocked, or the step was stale). */
   | { kind: 'stop'; reason: string };
-
-/** The state `next` leads to from `state`. */
-function nextOf(state: RunState): RunState | null {
-  if (state === 'abort') return 'finish';
-  if (state === 'done') return null;
-  return RUN_ORDER[RUN_ORDER.indexOf(state) + 1] ?? null;
-}
 
 /** Performs one step of run `runId` of request `requestId` and records what happened. */
 export async function performRunStep(
@@ -50,7 +42,7 @@ export async function performRunStep(
   if (run.condition !== 'ok') return ok({ kind: 'stop', reason: `run ${run.condition}` });
   const device = await deps.store.devices.byId(item.deviceId);
   if (!device) return ok({ kind: 'stop', reason: 'device missing' });
-  const target = nextOf(run.state);
+  const target = nextState(run.state);
   if (!target) return ok({ kind: 'stop', reason: 'no next state' });
   const managerPassword = await readManagerPassword(deps.store, deps.secretBox, requestId);
   const result = await deps.executor.perform({ request, item, device, run, target, managerPassword, signal });
@@ -105,7 +97,7 @@ export async function performRunStep(
       break;
   }
   const applied = await deps.store.transaction((tx) =>
-    applyRunChange(tx, { clock: deps.clock, concurrency: deps.settings.runConcurrency, supportEmail: deps.settings.supportEmail }, requestId, runId, change),
+    applyRunChange(tx, runTxContext(deps), requestId, runId, change),
   );
   if (!applied.ok) {
     if (applied.error.code === 'stale_step' || applied.error.code === 'no_active_run') return ok({ kind: 'stop', reason: applied.error.message });

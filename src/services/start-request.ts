@@ -12,7 +12,7 @@ import type { Result } from '../domain/result.js';
 import type { Device } from '../domain/types.js';
 import { list, text } from '../core/reply.js';
 import type { Deps } from '../core/command.js';
-import { startPlannedRuns } from './advance-run.js';
+import { runTxContext, startPlannedRuns } from './advance-run.js';
 import { notify } from './notify.js';
 import { downtimeReply, updateProgress } from './progress-notice.js';
 import { consentActions, describeRequest, loadView } from './request-view.js';
@@ -94,11 +94,7 @@ export async function startRequest(deps: Deps, requestId: number, plannedAt: Dat
       data: { plannedAt: plannedAt.toISOString() },
       invocationId: null,
     });
-    const runs = await startPlannedRuns(tx, started, {
-      clock: deps.clock,
-      concurrency: deps.settings.runConcurrency,
-      supportEmail: deps.settings.supportEmail,
-    });
+    const runs = await startPlannedRuns(tx, started, runTxContext(deps));
     started = (await tx.requests.byId(request.id))!;
     const view = await loadView(tx, started);
     await notify(tx, {

@@ -15,25 +15,12 @@ import { startSimulatedDevice } from '../../src/infra/executors/simulated-device
 import { HttpStatusChecker } from '../../src/infra/status-check.js';
 import type { Executor, StepContext, StepResult } from '../../src/ports.js';
 import { MemoryLogger } from '../fakes/memory-logger.js';
+import { aDevice } from '../fakes/device.js';
 
 const T0 = new Date('2025-03-02T06:00:00Z');
 const PASSWORD = 'Tr0ub4dor&3-s3cret';
 
-const device: Device = {
-  id: 7,
-  customerId: 1,
-  name: 'node-a',
-  product: 'SysMaster',
-  serial: 'SN-100007',
-  mac: '02:00:00:00:00:07',
-  ip: '198.51.100.7',
-  version: '7.1.0',
-  status: 'configured',
-  replication: false,
-  loadBalancerGroup: null,
-  databasePrimary: false,
-  statusUrl: null,
-};
+const device: Device = aDevice({ name: 'node-a', serial: 'SN-100007', mac: '02:00:00:00:00:07', ip: '198.51.100.7', version: '7.1.0' });
 
 /** A step context for run `runId` moving from `from` to `target` (a retry when they are equal). */
 function step(target: RunState, options: { from?: RunState; runId?: number; attempt?: number; aborted?: boolean; password?: string | null; signal?: AbortSignal; device?: Device } = {}): StepContext {

@@ -4,25 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Device } from '../../src/domain/types.js';
 import { HttpStatusChecker, versionFromBody } from '../../src/infra/status-check.js';
+import { aDevice } from '../fakes/device.js';
 
 const AT = new Date('2025-03-02T07:00:00Z');
 const clock = { now: () => AT };
 
-const device: Device = {
-  id: 7,
-  customerId: 1,
-  name: 'node-a',
-  product: 'SysMaster',
-  serial: 'SN-100007',
-  mac: '02:00:00:00:00:07',
-  ip: '198.51.100.7',
-  version: '7.1.0',
-  status: 'configured',
-  replication: false,
-  loadBalancerGroup: null,
-  databasePrimary: false,
-  statusUrl: null,
-};
+const device: Device = aDevice({ name: 'node-a', serial: 'SN-100007', mac: '02:00:00:00:00:07', ip: '198.51.100.7', version: '7.1.0' });
 
 interface StatusServer {
   url: string;

@@ -1,22 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { compareFingerprints, describeChanges, fingerprintOf } from '../../src/domain/consent.js';
 import type { Device } from '../../src/domain/types.js';
+import { aDevice } from '../fakes/device.js';
 
-const edge: Device = {
-  id: 7,
-  customerId: 1,
-  name: 'edge-01',
-  product: 'SysMaster',
-  serial: 'SN-1001',
-  mac: '00:1a:2b:3c:4d:5e',
-  ip: '203.0.113.10',
-  version: '5.2.0',
-  status: 'configured',
-  replication: false,
-  loadBalancerGroup: null,
-  databasePrimary: false,
-  statusUrl: null,
-};
+const edge: Device = aDevice();
 
 describe('consent bound to the hardware fingerprint', () => {
   const consented = [fingerprintOf(edge)];

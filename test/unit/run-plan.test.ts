@@ -1,24 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { planRuns } from '../../src/domain/run-plan.js';
 import type { Device, RequestItem, Run, RunOutcome, RunState } from '../../src/domain/types.js';
+import { aDevice } from '../fakes/device.js';
 
 function device(id: number, extra: Partial<Device> = {}): Device {
-  return {
-    id,
-    customerId: 1,
-    name: `dev-${id}`,
-    product: 'SysMaster',
-    serial: `SN-${id}`,
-    mac: '00:1a:2b:3c:4d:5e',
-    ip: '203.0.113.10',
-    version: '5.2.0',
-    status: 'configured',
-    replication: false,
-    loadBalancerGroup: null,
-    databasePrimary: false,
-    statusUrl: null,
-    ...extra,
-  };
+  return aDevice({ id, name: `dev-${id}`, serial: `SN-${id}`, ...extra });
 }
 
 function run(state: RunState, outcome: RunOutcome = 'pending'): Run {
