@@ -176,6 +176,8 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       log,
       clock: app.deps.clock,
       pollIntervalMs: options.outboxPollMs,
+      // A notice claimed by a process that crashed is delivered by another as soon as a job would be.
+      leaseMs: config.queueLockLifetimeMs,
     });
     const worker = outbox;
     queue.scheduler.onKickOutbox = () => worker.kick();
