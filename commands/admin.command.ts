@@ -146,7 +146,7 @@ export const runCommand = defineCommand({
 export const passwordRevealCommand = defineCommand({
   group: 'upgrade-admin',
   name: 'password',
-  description: 'Show the manager password of a request to its assigned agent (only you see the reply)',
+  description: 'Show the manager password of a request to its assigned agent (console only)',
   usage: '/upgrade-admin password REF',
   example: '/upgrade-admin password UPG-000001',
   args: { ref: { kind: 'string', required: true, positional: 0, help: 'request reference' } },

@@ -56,10 +56,14 @@ const schema = z
     AGENDA_BACKEND: z.enum(['sqlite', 'mongodb', 'postgres']).default('sqlite'),
     MONGODB_URL: url(['mongodb:', 'mongodb+srv:'], 'mongodb://127.0.0.1:27017/upgrade-desk'),
     SLACK_BOT_TOKEN: prefixed('xoxb-', 'a Slack bot token'),
-    SLACK_SIGNING_SECRET: optionalText,
+    SLACK_SIGNING_SECRET: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9]{16,}$/.test(v), {
+      message: "expected the app's signing secret (Basic Information → App Credentials; 32 hex characters)",
+    }),
     SLACK_APP_TOKEN: prefixed('xapp-', 'a Slack app-level token'),
     SLACK_API_URL: url(['http:', 'https:'], 'https://slack.com/api/'),
-    SLACK_OPS_CHANNEL: optionalText,
+    SLACK_OPS_CHANNEL: optionalText.refine((v) => v === undefined || /^[CGD][A-Z0-9]{2,}$/.test(v), {
+      message: 'expected a Slack channel id such as C0123ABCD (channel details → About, at the bottom), not its #name',
+    }),
     DISCORD_TOKEN: optionalText,
     DISCORD_APPLICATION_ID: optionalText.refine((v) => v === undefined || /^\d{5,25}$/.test(v), {
       message: 'expected the numeric application id (a snowflake)',
@@ -104,6 +108,14 @@ const schema = z
     }
     if (env.EXECUTOR === 'script' && !env.SCRIPT_COMMAND) {
       ctx.addIssue({ code: 'custom', path: ['SCRIPT_COMMAND'], message: 'required when EXECUTOR=script' });
+    }
+    const slackExtras = (['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_OPS_CHANNEL'] as const).filter((k) => env[k]);
+    if (!env.SLACK_BOT_TOKEN && slackExtras.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLACK_BOT_TOKEN'],
+        message: `required when ${slackExtras.join(', ')} ${slackExtras.length > 1 ? 'are' : 'is'} set (the bot token, xoxb-…, from OAuth & Permissions)`,
+      });
     }
     if (env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
       ctx.addIssue({

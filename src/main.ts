@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { registry } from '../commands/index.js';
-import type { Deps, Logger } from './core/command.js';
+import type { Deps, Logger, NoticeRoutes } from './core/command.js';
 import type { Registry } from './core/dispatch.js';
 import type { Config } from './config.js';
 import { createDataSource, runMigrations } from './infra/data-source.js';
@@ -27,6 +27,9 @@ import type { EngineDeps } from './services/engine.js';
 import { loadSecretBox } from './infra/secrets.js';
 import { Queue } from './infra/queue/queue.js';
 import type { QueueOptions } from './infra/queue/queue.js';
+import { SLACK_EVENTS_PATH, startSlackAdapter } from './adapters/slack/slack-app.js';
+import type { SlackAdapter } from './adapters/slack/slack-app.js';
+import { SlackSink } from './adapters/slack/slack-sink.js';
 import { formatImportSummary, importRecordsFiles, formatImportProblems } from './services/import-records.js';
 
 /** The wall clock. */
@@ -42,6 +45,15 @@ export interface App {
   /** The queue client (null when opened without one: the sweep of a running bot catches up). */
   queue: Queue | null;
   close(): Promise<void>;
+}
+
+/** Where notices go in this deployment: chat ops channels when set, else the console and the log. */
+export function noticeRoutes(config: Config): NoticeRoutes {
+  const ops = [
+    config.slack?.opsChannel ? `slack:${config.slack.opsChannel}` : null,
+    config.discord?.opsChannel ? `discord:${config.discord.opsChannel}` : null,
+  ].filter((d): d is string => d !== null);
+  return { ops: ops.length ? ops : ['ops'], slack: !!config.slack, discord: !!config.discord };
 }
 
 /** A fresh invocation id for logs and user-visible error references. */
@@ -90,7 +102,7 @@ export async function openApp(config: Config, options: OpenOptions = {}): Promis
       store,
       clock,
       log,
-      settings: { supportEmail: config.supportEmail, runConcurrency: config.runs.concurrency },
+      settings: { supportEmail: config.supportEmail, runConcurrency: config.runs.concurrency, routes: noticeRoutes(config) },
       scheduler: queue?.scheduler ?? deferredScheduler,
       secretBox,
     };
@@ -147,12 +159,15 @@ export interface BotOptions {
   outboxPollMs?: number;
   /** Skip loading the demo records into an empty database. */
   noDemoRecords?: boolean;
+  /** Least time between two Slack messages to one channel (default 1000 ms; tests shorten it). */
+  slackMinIntervalMs?: number;
 }
 
 /**
- * Starts the bot: the database, the queue (processing jobs with the configured executor), the
- * outbox worker (console and log sinks for now) and the status endpoint on PORT (`/healthz`);
- * the chat, e-mail and web adapters join here as they are built.
+ * Starts the bot: the database, the queue (processing jobs with the configured executor), Slack
+ * when configured (`/slack/events` on PORT, or Socket Mode), the outbox worker (Slack, console and
+ * log sinks) and the status endpoint on PORT (`/healthz`); the Discord, e-mail and web adapters
+ * join here as they are built.
  */
 export async function startBot(config: Config, options: BotOptions = {}): Promise<RunningBot> {
   const started = Date.now();
@@ -160,6 +175,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const queue = app.queue!;
   const log = app.log;
   let outbox: OutboxWorker | null = null;
+  let slack: SlackAdapter | null = null;
   try {
     if (!options.noDemoRecords) await seedDemoIfEmpty(app);
     const engine: EngineDeps = {
@@ -170,9 +186,15 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         new HttpStatusChecker({ timeoutMs: config.runs.statusCheck.timeoutMs, retries: config.runs.statusCheck.retries }),
       engine: { ...DEFAULT_ENGINE_SETTINGS, concurrency: config.runs.concurrency },
     };
+    if (config.slack) {
+      slack = await startSlackAdapter({ settings: config.slack, registry: app.registry, deps: app.deps, log, newId: newInvocationId });
+    }
+    const chatSinks: OutboxSink[] = slack
+      ? [new SlackSink({ client: slack.sinkClient, opsChannel: config.slack?.opsChannel, log, minIntervalMs: options.slackMinIntervalMs })]
+      : [];
     outbox = new OutboxWorker({
       outbox: app.deps.store.outbox,
-      sinks: [...(options.sinks ?? []), new ConsoleSink(options.output ?? process.stdout), new LogSink(log)],
+      sinks: [...(options.sinks ?? []), ...chatSinks, new ConsoleSink(options.output ?? process.stdout), new LogSink(log)],
       log,
       clock: app.deps.clock,
       pollIntervalMs: options.outboxPollMs,
@@ -183,7 +205,12 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     queue.scheduler.onKickOutbox = () => worker.kick();
     worker.start();
     await queue.work(engine);
+    const slackListener = slack?.requestListener ?? null;
     const server = createServer((req, res) => {
+      if (slackListener && req.url?.split('?')[0] === SLACK_EVENTS_PATH) {
+        slackListener(req, res);
+        return;
+      }
       if (req.url === '/healthz') {
         app.dataSource
           .query('SELECT 1')
@@ -213,7 +240,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         queue: config.agendaBackend,
         executor: config.executor,
         url,
-        slack: !!config.slack,
+        slack: slack ? slack.mode : false,
         discord: !!config.discord,
         ms: Date.now() - started,
       },
@@ -229,6 +256,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       stop() {
         stopping ??= (async () => {
           await new Promise<void>((resolve) => server.close(() => resolve()));
+          await slack?.stop();
           await worker.stop({ timeoutMs: 5000 });
           await app.close();
           log.info({}, 'Upgrade Desk stopped');
@@ -238,6 +266,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     };
   } catch (error) {
     await outbox?.stop({ timeoutMs: 1000 }).catch(() => {});
+    await slack?.stop().catch(() => {});
     await app.close().catch(() => {});
     throw error;
   }

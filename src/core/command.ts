@@ -37,7 +37,22 @@ export interface ServiceSettings {
   supportEmail: string;
   /** Devices of one request upgraded at once. */
   runConcurrency: number;
+  /** Which chat platforms can deliver notices, and where the ops channel is. */
+  routes: NoticeRoutes;
 }
+
+/** Where symbolic audiences go in this deployment (see services/notify.ts). */
+export interface NoticeRoutes {
+  /** Destinations of the ops audience, e.g. ["slack:C0OPS"]; ["ops"] (console and log) when no chat ops channel is set. */
+  ops: readonly string[];
+  /** Slack is connected: people with a Slack member id can be messaged directly. */
+  slack: boolean;
+  /** Discord is connected: people with a Discord user id can be messaged directly. */
+  discord: boolean;
+}
+
+/** Routes of a deployment without chat platforms: everything to the console and the log. */
+export const CONSOLE_ROUTES: NoticeRoutes = { ops: ['ops'], slack: false, discord: false };
 
 /** Everything a command or service needs, injected once at the composition root. */
 export interface Deps {

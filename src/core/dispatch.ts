@@ -8,7 +8,7 @@ import type { Person } from '../domain/types.js';
 import type { Store } from '../ports.js';
 import { parseArgs, redactWords, tokenize, truncate } from './args.js';
 import type { AnyCommand, CommandGroup, Deps, Identity, Invocation } from './command.js';
-import { errorReply, reply, table, text } from './reply.js';
+import { errorReply, reply, stripTimeMarkDelimiters, table, text } from './reply.js';
 import type { Reply } from './reply.js';
 
 /** The commands a dispatcher serves, in help order. */
@@ -109,7 +109,9 @@ export function loggableText(registry: Registry, text: string): string {
 }
 
 /** Runs one invocation to a Reply. Never throws. */
-export async function dispatch(registry: Registry, deps: Deps, invocation: Invocation): Promise<Reply> {
+export async function dispatch(registry: Registry, deps: Deps, typed: Invocation): Promise<Reply> {
+  // Typed text never carries time marks (only replies the bot builds do).
+  const invocation = { ...typed, text: stripTimeMarkDelimiters(typed.text) };
   let text = '[not logged]';
   try {
     text = loggableText(registry, invocation.text);

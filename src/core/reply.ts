@@ -78,10 +78,55 @@ export function actions(...items: Action[]): Block {
   return { type: 'actions', actions: items };
 }
 
+/*
+ * Time marks: an instant inside reply text, so that each platform can show it in the reader's
+ * own timezone (Slack `<!date^…>`, Discord `<t:…:F>`) while plain text shows `fallback` (the
+ * customer's timezone and UTC). The delimiters are Unicode private-use characters; dispatch
+ * strips them from typed text (`stripTimeMarkDelimiters`), so users cannot forge a mark.
+ */
+const MARK_OPEN = '\uE000';
+const MARK_SEP = '\uE001';
+const MARK_CLOSE = '\uE002';
+const TIME_MARK = /\uE000(-?\d{1,12})\uE001([^\uE000-\uE002]*)\uE002/g;
+
+/** `fallback` (e.g. "Sun 6 Dec 2026 01:00 EST · 06:00 UTC") marked as the instant `at`. */
+export function timeMark(at: Date, fallback: string): string {
+  return `${MARK_OPEN}${Math.floor(at.getTime() / 1000)}${MARK_SEP}${stripTimeMarkDelimiters(fallback)}${MARK_CLOSE}`;
+}
+
+/** Rewrites every time mark in `value` with `render(unixSeconds, fallback)`; other text is passed to `other`. */
+export function mapTimeMarks(
+  value: string,
+  render: (unixSeconds: number, fallback: string) => string,
+  other: (segment: string) => string = (s) => s,
+): string {
+  let out = '';
+  let last = 0;
+  for (const m of value.matchAll(TIME_MARK)) {
+    out += other(value.slice(last, m.index)) + render(Number(m[1]), m[2] ?? '');
+    last = m.index + m[0].length;
+  }
+  return out + other(value.slice(last));
+}
+
+/** Removes the time-mark delimiters (never typed by people; stray ones would confuse renderers). */
+export function stripTimeMarkDelimiters(value: string): string {
+  return value.replace(/[\uE000-\uE002]/g, '');
+}
+
+/** Text with its time marks replaced by their fallbacks. */
+export function plainTimes(value: string): string {
+  return stripTimeMarkDelimiters(mapTimeMarks(value, (_, fallback) => fallback));
+}
+
 const SEVERITY_MARK = { error: '✖', warning: '!' } as const;
 
 /** Renders a reply as plain text: for the console, logs, e-mail text parts and fallbacks. */
 export function toPlainText(r: Reply): string {
+  return plainTimes(toMarkedText(r));
+}
+
+function toMarkedText(r: Reply): string {
   const out: string[] = [];
   if (r.error) {
     out.push(`Error (${r.error.code}): ${r.error.message}`);

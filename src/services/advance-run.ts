@@ -6,7 +6,7 @@
  * of [003], the end-of-downtime notice, the purge of the manager password and, for a failure or
  * abort, a follow-up for the agents.
  */
-import type { Deps } from '../core/command.js';
+import type { Deps, NoticeRoutes } from '../core/command.js';
 import { list, reply, table, text } from '../core/reply.js';
 import type { Block } from '../core/reply.js';
 import { transition } from '../domain/lifecycle.js';
@@ -53,11 +53,12 @@ export interface RunTxContext {
   clock: Clock;
   concurrency: number;
   supportEmail: string;
+  routes: NoticeRoutes;
 }
 
 /** The engine's transaction context from the command dependencies. */
 export function runTxContext(deps: Pick<Deps, 'clock' | 'settings'>): RunTxContext {
-  return { clock: deps.clock, concurrency: deps.settings.runConcurrency, supportEmail: deps.settings.supportEmail };
+  return { clock: deps.clock, concurrency: deps.settings.runConcurrency, supportEmail: deps.settings.supportEmail, routes: deps.settings.routes };
 }
 
 /** The request's final status once every run is done. */
@@ -186,7 +187,7 @@ export async function applyRunChange(
       request = await finishRequest(tx, ctx, request, change);
     }
   }
-  await updateProgress(tx, await loadView(tx, request), now);
+  await updateProgress(tx, await loadView(tx, request), now, ctx.routes);
   const current = request.items.find((i) => i.id === item.id) ?? item;
   return ok({ run: current.run ?? saved, item: current, request, started });
 }
@@ -213,14 +214,14 @@ async function finishRequest(tx: Repositories, ctx: RunTxContext, request: Upgra
     await tx.audit.record({ at: now, actor: 'system', action: 'secret_purged', entity: 'request', entityId: request.ref, data: { count: purged }, invocationId: null });
   }
   const view = await loadView(tx, finished);
-  await notify(tx, { request: finished, kind: 'downtime', key: 'end', reply: downtimeReply(view, 'end', now), audiences: ['customer_channels', 'contact_email'], at: now });
+  await notify(tx, { request: finished, kind: 'downtime', key: 'end', reply: downtimeReply(view, 'end', now), audiences: ['customer_channels', 'contact_email'], at: now }, ctx.routes);
   await notify(tx, {
     request: finished,
     kind: 'completed',
     reply: await completionReply(tx, view, ctx.supportEmail),
     audiences: ['customer_channels', 'contact_email', 'requester', 'ops', ...(finished.options.notifyPartner ? ['partner' as const] : [])],
     at: now,
-  });
+  }, ctx.routes);
   if (final === 'failed' || final === 'aborted') {
     await notify(tx, {
       request: finished,
@@ -236,7 +237,7 @@ async function finishRequest(tx: Repositories, ctx: RunTxContext, request: Upgra
       },
       audiences: ['ops'],
       at: now,
-    });
+    }, ctx.routes);
     await tx.audit.record({ at: now, actor: 'system', action: 'follow_up_opened', entity: 'request', entityId: request.ref, data: { status: final }, invocationId: null });
   }
   return finished;

@@ -48,7 +48,7 @@ export async function assignAgent(
       reply: { ...reply(`${request.ref} assigned to ${agent.name}`, text(`Assigned by ${person.name}.`)), visibility: 'channel' },
       audiences: ['ops'],
       at: now,
-    });
+    }, deps.settings.routes);
     return ok({ ref: request.ref, agent });
   });
 }

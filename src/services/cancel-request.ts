@@ -10,7 +10,7 @@ import type { Result } from '../domain/result.js';
 import { authorize } from '../domain/roles.js';
 import type { Channel, Person } from '../domain/types.js';
 import { auditRefusal, findRequest } from './decide-request.js';
-import { notify, optionAudiences } from './notify.js';
+import { closeConsentCards, notify, optionAudiences } from './notify.js';
 import { describeRequest, loadView } from './request-view.js';
 import type { RequestView } from './request-view.js';
 
@@ -61,15 +61,17 @@ export async function cancelRequest(
     });
     const view = await loadView(tx, updated);
     const reachedCustomer = request.status !== 'received' && request.status !== 'rejected';
+    const cancelledCard = { ...describeRequest(view), title: `${request.ref} cancelled by ${person.name}`, visibility: 'channel' as const };
+    await closeConsentCards(tx, updated, cancelledCard, now);
     await notify(tx, {
       request: updated,
       kind: 'cancelled',
-      reply: { ...describeRequest(view), title: `${request.ref} cancelled by ${person.name}`, visibility: 'channel' },
+      reply: cancelledCard,
       audiences: reachedCustomer
         ? ['customer_channels', 'requester', 'ops', ...optionAudiences(updated)]
         : ['requester', 'ops'],
       at: now,
-    });
+    }, deps.settings.routes);
     return ok(view);
   });
   if (!outcome.ok && ['not_authorized', 'unknown_request'].includes(outcome.error.code)) {

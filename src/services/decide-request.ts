@@ -10,13 +10,12 @@ import { fail, ok } from '../domain/result.js';
 import type { Result } from '../domain/result.js';
 import { authorize } from '../domain/roles.js';
 import { planStart } from '../domain/schedule.js';
-import { formatInZone } from '../domain/time.js';
 import { parseRef } from '../domain/types.js';
 import type { Channel, Decision, DeviceFingerprint, FindingCode, Person, UpgradeRequest } from '../domain/types.js';
 import { fingerprintOf } from '../domain/consent.js';
 import type { Repositories } from '../ports.js';
-import { notify, optionAudiences } from './notify.js';
-import { allFindings, describeRequest, downtimeOf, loadView } from './request-view.js';
+import { closeConsentCards, notify, optionAudiences } from './notify.js';
+import { allFindings, describeRequest, downtimeOf, loadView, zonedTime } from './request-view.js';
 import type { RequestView } from './request-view.js';
 
 /** Loads a request by its reference, with a clear error when it does not exist or is not the person's to see. */
@@ -156,6 +155,16 @@ export async function decideRequest(
     }
     const view = await loadView(tx, request);
     const decided = describeRequest(view);
+    await closeConsentCards(
+      tx,
+      request,
+      {
+        ...decided,
+        title: `${request.ref} ${decision} by ${person.name} via ${via}, ${zonedTime(now, view.customer.timezone)}`,
+        visibility: 'channel',
+      },
+      now,
+    );
     await notify(tx, {
       request,
       kind: decision,
@@ -168,7 +177,7 @@ export async function decideRequest(
       },
       audiences: ['customer_channels', 'requester', 'ops', ...optionAudiences(request)],
       at: now,
-    });
+    }, deps.settings.routes);
     if (plannedAt) {
       await notify(tx, {
         request,
@@ -176,12 +185,12 @@ export async function decideRequest(
         key: `decision-${approval.id}`,
         reply: {
           ...decided,
-          title: `${request.ref} scheduled: ${formatInZone(plannedAt, view.customer.timezone)}`,
+          title: `${request.ref} scheduled: ${zonedTime(plannedAt, view.customer.timezone)}`,
           visibility: 'channel',
         },
         audiences: ['customer_channels', 'requester', 'ops', ...optionAudiences(request)],
         at: now,
-      });
+      }, deps.settings.routes);
     }
     return ok({ view, scheduleProblem });
   });

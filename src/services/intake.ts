@@ -67,7 +67,7 @@ export async function storeNewRequest(
     reply: { ...describeRequest(view), visibility: 'channel' },
     audiences: ['ops'],
     at: draft.createdAt,
-  });
+  }, deps.settings.routes);
   if (request.status === 'awaiting_consent') {
     await notify(tx, {
       request,
@@ -75,7 +75,7 @@ export async function storeNewRequest(
       reply: consentCard(view),
       audiences: view.customer.slackChannel || view.customer.discordChannel ? ['customer_channels'] : ['representatives'],
       at: draft.createdAt,
-    });
+    }, deps.settings.routes);
   }
   deps.log.info({ ref: request.ref, status: request.status, invocationId }, 'request filed');
   return view;

@@ -80,7 +80,7 @@ export async function addMaintenance(
         reply: { ...describeRequest(await loadView(tx, updated)), title: `${request.ref} cancelled: platform maintenance`, visibility: 'channel' },
         audiences: ['customer_channels', 'requester', 'ops', ...optionAudiences(updated)],
         at: now,
-      });
+      }, deps.settings.routes);
       cancelled.push(request.ref);
     }
     return ok({ window, cancelled });

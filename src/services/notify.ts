@@ -2,8 +2,9 @@
  * Turns "tell these people about this request" into outbox rows, one per destination, each with a
  * dedupe key (request, kind, destination) so a notice is stored, and so sent, at most once.
  */
+import type { NoticeRoutes } from '../core/command.js';
 import type { Reply } from '../core/reply.js';
-import type { UpgradeRequest } from '../domain/types.js';
+import type { Person, UpgradeRequest } from '../domain/types.js';
 import type { NoticeKind, Repositories } from '../ports.js';
 
 /** Who should hear about it. */
@@ -26,18 +27,34 @@ export interface Notice {
   key?: string;
 }
 
+/**
+ * Where a person is told something directly: on the platform the request came through when they
+ * are known there, else on another connected chat platform, else `person:<id>` (console, log and,
+ * once e-mail is connected, their address).
+ */
+export function personDestination(person: Person, request: UpgradeRequest, routes: NoticeRoutes): string {
+  const slack = routes.slack && person.slackUserId ? `slack:${person.slackUserId}` : null;
+  const discord = routes.discord && person.discordUserId ? `discord-dm:${person.discordUserId}` : null;
+  const preferred = request.via === 'discord' ? [discord, slack] : [slack, discord];
+  return preferred.find((d): d is string => !!d) ?? `person:${person.id}`;
+}
+
 /** Destinations of a notice, without duplicates, in a stable order. */
-export async function destinationsFor(tx: Repositories, notice: Notice): Promise<string[]> {
+export async function destinationsFor(tx: Repositories, notice: Notice, routes: NoticeRoutes): Promise<string[]> {
   const { request } = notice;
   const out = new Set<string>();
   const customer = await tx.customers.byId(request.customerId);
+  const person = async (id: number) => {
+    const found = await tx.people.byId(id);
+    return found ? personDestination(found, request, routes) : `person:${id}`;
+  };
   for (const audience of notice.audiences) {
     switch (audience) {
       case 'requester':
-        out.add(`person:${request.requesterId}`);
+        out.add(await person(request.requesterId));
         break;
       case 'ops':
-        out.add('ops');
+        for (const d of routes.ops) out.add(d);
         break;
       case 'customer_channels':
         if (customer?.slackChannel) out.add(`slack:${customer.slackChannel}`);
@@ -46,7 +63,7 @@ export async function destinationsFor(tx: Repositories, notice: Notice): Promise
         break;
       case 'representatives': {
         const people = await tx.people.list({ customerId: request.customerId, role: 'authorized_representative' });
-        for (const p of people) out.add(`person:${p.id}`);
+        for (const p of people) out.add(personDestination(p, request, routes));
         break;
       }
       case 'partner': {
@@ -72,9 +89,9 @@ export async function destinationsFor(tx: Repositories, notice: Notice): Promise
 }
 
 /** Stores the notice in the outbox for every destination; returns how many rows were new. */
-export async function notify(tx: Repositories, notice: Notice): Promise<number> {
+export async function notify(tx: Repositories, notice: Notice, routes: NoticeRoutes): Promise<number> {
   let stored = 0;
-  for (const destination of await destinationsFor(tx, notice)) {
+  for (const destination of await destinationsFor(tx, notice, routes)) {
     const key = [notice.request.ref, notice.kind, notice.key, destination].filter(Boolean).join(':');
     const fresh = await tx.outbox.enqueue({
       dedupeKey: key,
@@ -93,9 +110,9 @@ export async function notify(tx: Repositories, notice: Notice): Promise<number> 
  * Stores or updates a message that is edited in place (the progress message): one row per
  * destination, re-delivered as an edit of the message posted before; returns how many changed.
  */
-export async function notifyEditable(tx: Repositories, notice: Notice): Promise<number> {
+export async function notifyEditable(tx: Repositories, notice: Notice, routes: NoticeRoutes): Promise<number> {
   let changed = 0;
-  for (const destination of await destinationsFor(tx, notice)) {
+  for (const destination of await destinationsFor(tx, notice, routes)) {
     const key = [notice.request.ref, notice.kind, notice.key, destination].filter(Boolean).join(':');
     const fresh = await tx.outbox.upsertEditable(
       {
@@ -119,4 +136,22 @@ export function optionAudiences(request: UpgradeRequest): Audience[] {
   if (request.options.notifyPartner) extra.push('partner');
   if (request.options.notifyCustomer) extra.push('customer_contact');
   return extra;
+}
+
+/**
+ * Rewrites every consent card of a request that was stored for delivery (posted or not) with
+ * `reply`, so the sinks edit the posted cards in place: once a decision is taken or the request
+ * is cancelled, the cards show what happened instead of buttons. Returns how many changed.
+ */
+export async function closeConsentCards(tx: Repositories, request: UpgradeRequest, reply: Reply, at: Date): Promise<number> {
+  let changed = 0;
+  for (const m of await tx.outbox.forRequest(request.id)) {
+    if (m.kind !== 'consent_needed' || m.status === 'failed') continue;
+    const fresh = await tx.outbox.upsertEditable(
+      { dedupeKey: m.dedupeKey, requestId: request.id, kind: m.kind, destination: m.destination, payload: reply, createdAt: m.createdAt },
+      at,
+    );
+    if (fresh) changed++;
+  }
+  return changed;
 }

@@ -2,14 +2,14 @@
  * The messages of a running request: the progress message (one per destination, edited in place),
  * the downtime notices, and the completion feedback of [003].
  */
+import type { NoticeRoutes } from '../core/command.js';
 import { actions, fields, list, reply, table, text } from '../core/reply.js';
 import type { Block, Reply } from '../core/reply.js';
 import { runProgress, runStateLabel } from '../domain/run-machine.js';
-import { formatInZone } from '../domain/time.js';
 import type { RequestItem, Run } from '../domain/types.js';
 import type { Repositories } from '../ports.js';
 import { notifyEditable } from './notify.js';
-import { MAX_DEVICE_ROWS, downtimeOf } from './request-view.js';
+import { MAX_DEVICE_ROWS, downtimeOf, zonedTime } from './request-view.js';
 import type { RequestView } from './request-view.js';
 
 /** One row of the progress table. */
@@ -73,10 +73,10 @@ export function progressReply(view: RequestView, forOps: boolean): Reply {
 }
 
 /** Updates the progress message in the customer's channels and the ops channel. */
-export async function updateProgress(tx: Repositories, view: RequestView, at: Date): Promise<void> {
+export async function updateProgress(tx: Repositories, view: RequestView, at: Date, routes: NoticeRoutes): Promise<void> {
   const { request } = view;
-  await notifyEditable(tx, { request, kind: 'progress', key: 'progress', reply: progressReply(view, false), audiences: ['customer_channels'], at });
-  await notifyEditable(tx, { request, kind: 'progress', key: 'progress', reply: progressReply(view, true), audiences: ['ops'], at });
+  await notifyEditable(tx, { request, kind: 'progress', key: 'progress', reply: progressReply(view, false), audiences: ['customer_channels'], at }, routes);
+  await notifyEditable(tx, { request, kind: 'progress', key: 'progress', reply: progressReply(view, true), audiences: ['ops'], at }, routes);
 }
 
 /** Which downtime notice: 24 h before, 1 h before, at start, at end [003]. */
@@ -88,7 +88,7 @@ export function downtimeReply(view: RequestView, key: DowntimeKey, at: Date): Re
   const [min, max] = downtimeOf(view);
   const devices = request.items.map((i) => i.deviceName);
   const unique = [...new Set(devices)];
-  const when = formatInZone(at, customer.timezone);
+  const when = zonedTime(at, customer.timezone);
   const title: Record<DowntimeKey, string> = {
     't-24h': `${request.ref}: upgrade to ${request.targetVersion} in 24 hours`,
     't-1h': `${request.ref}: upgrade to ${request.targetVersion} in 1 hour`,
@@ -96,7 +96,7 @@ export function downtimeReply(view: RequestView, key: DowntimeKey, at: Date): Re
     end: `${request.ref}: upgrade finished, downtime over`,
   };
   const body: Record<DowntimeKey, string> = {
-    't-24h': `The upgrade starts ${when} (UTC ${at.toISOString().slice(0, 16).replace('T', ' ')}). Expect ${min}–${max} minutes of downtime.`,
+    't-24h': `The upgrade starts ${when}. Expect ${min}–${max} minutes of downtime.`,
     't-1h': `The upgrade starts ${when}. Expect ${min}–${max} minutes of downtime; save your work on the devices below.`,
     start: `Downtime has begun (${when}). Expect ${min}–${max} minutes; progress is posted as it happens.`,
     end: `The devices are back (${when}). The completion report follows with what to do next.`,

@@ -54,7 +54,7 @@ export async function rateRequest(
       },
       audiences: ['ops'],
       at: now,
-    });
+    }, deps.settings.routes);
     return ok({ ref: request.ref, score });
   });
 }

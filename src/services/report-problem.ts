@@ -63,7 +63,7 @@ export async function reportProblem(
       },
       audiences: ['ops'],
       at: now,
-    });
+    }, deps.settings.routes);
     return ok({ report, ref: request.ref });
   });
 }

@@ -2,7 +2,7 @@
  * How a request is shown: the summary of [000] (prerequisites, impact, downtime, post-upgrade
  * tasks) as a Reply, and the JSON shape of SPEC §8 that other programs rely on.
  */
-import { actions, fields, findingsBlock, list, reply, table, text } from '../core/reply.js';
+import { actions, fields, findingsBlock, list, reply, table, text, timeMark } from '../core/reply.js';
 import type { Block, Reply } from '../core/reply.js';
 import { formatInZone } from '../domain/time.js';
 import type { Customer, Finding, Person, Release, RequestItem, UpgradeRequest } from '../domain/types.js';
@@ -76,9 +76,15 @@ export function downtimeOf(view: RequestView): [number, number] {
 }
 
 /** "Sun 6 Dec 2026 01:00 EST (UTC-05:00) · 06:00 UTC", or what the mode means when there is no time yet. */
+/** An instant in the customer's timezone and UTC, marked so chat platforms can show each reader their own time. */
+export function zonedTime(at: Date, timezone: string): string {
+  return timeMark(at, formatInZone(at, timezone));
+}
+
+/** Describes a request's schedule in the customer's timezone. */
 export function describeSchedule(request: UpgradeRequest, timezone: string): string {
   const { mode, at } = request.schedule;
-  if (at) return (mode === 'now' ? 'now: ' : mode === 'window' ? 'next upgrade window: ' : '') + formatInZone(at, timezone);
+  if (at) return (mode === 'now' ? 'now: ' : mode === 'window' ? 'next upgrade window: ' : '') + zonedTime(at, timezone);
   if (mode === 'now') return 'as soon as it is approved';
   if (mode === 'window') return 'the next upgrade window after approval';
   return 'not set';
@@ -154,7 +160,7 @@ export function describeRequest(view: RequestView, extra: Block[] = []): Reply {
           list(
             'Decisions',
             request.approvals.map(
-              (a) => `${a.decision} by ${a.by} via ${a.via} at ${a.at.toISOString()}${a.reason ? ` — ${a.reason}` : ''}`,
+              (a) => `${a.decision} by ${a.by} via ${a.via} at ${zonedTime(a.at, customer.timezone)}${a.reason ? ` — ${a.reason}` : ''}`,
             ),
           ),
         ]

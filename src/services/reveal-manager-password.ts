@@ -12,6 +12,9 @@ import type { Channel, Person, UpgradeRequest } from '../domain/types.js';
 import { auditRefusal, findRequest } from './decide-request.js';
 import { MANAGER_PASSWORD, readManagerPassword } from './manager-password.js';
 
+/** Channels that keep what they show (chat history, mailboxes): the password is never shown there [003]. */
+const KEEPING_CHANNELS: readonly Channel[] = ['email', 'slack', 'discord'];
+
 /** Failures that are written to the audit log as refusals. */
 const AUDITED_REFUSALS = ['not_authorized', 'unknown_request', 'channel_not_private'];
 
@@ -52,10 +55,10 @@ export async function revealManagerPassword(
     const request = found.value;
     const allowed = mayReveal(person, request);
     if (!allowed.ok) return allowed;
-    if (via === 'email') {
+    if (KEEPING_CHANNELS.includes(via)) {
       return fail(
         'channel_not_private',
-        'The manager password is never sent by e-mail. Ask for it in Slack, Discord or the console, where only you see the answer.',
+        `The manager password is never shown in ${via === 'email' ? 'e-mail' : via === 'slack' ? 'Slack' : 'Discord'}, which keeps what it shows. Ask for it in the console (upgrade-desk console --as <your e-mail>), where nothing is kept.`,
       );
     }
     if (!isOpen(request.status)) {

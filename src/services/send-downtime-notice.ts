@@ -23,7 +23,7 @@ export async function sendDowntimeNotice(deps: Deps, requestId: number, key: Ext
       reply: downtimeReply(view, key, plannedAt),
       audiences: ['customer_channels', 'contact_email', ...optionAudiences(request)],
       at: now,
-    });
+    }, deps.settings.routes);
   });
   if (stored > 0) deps.scheduler.kickOutbox();
   return stored > 0;

@@ -40,7 +40,7 @@ export async function sendRatingPrompt(deps: Deps, requestId: number): Promise<b
       },
       audiences: ['customer_channels', 'contact_email'],
       at: now,
-    });
+    }, deps.settings.routes);
   });
   if (stored > 0) deps.scheduler.kickOutbox();
   return stored > 0;

@@ -79,7 +79,7 @@ export async function startRequest(deps: Deps, requestId: number, plannedAt: Dat
         },
         audiences: ['customer_channels', 'representatives', 'ops'],
         at: now,
-      });
+      }, deps.settings.routes);
       return ok({ kind: 'consent_void', changes: reasons });
     }
     const moved = transition(request.status, 'in_progress');
@@ -104,8 +104,8 @@ export async function startRequest(deps: Deps, requestId: number, plannedAt: Dat
       reply: downtimeReply(view, 'start', now),
       audiences: ['customer_channels', 'contact_email'],
       at: now,
-    });
-    await updateProgress(tx, view, now);
+    }, deps.settings.routes);
+    await updateProgress(tx, view, now, deps.settings.routes);
     return ok({ kind: 'started', runs: runs.map((r) => r.id) });
   });
   if (outcome.ok && outcome.value.kind !== 'stale') {

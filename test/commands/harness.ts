@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { registry } from '../../commands/index.js';
+import { CONSOLE_ROUTES } from '../../src/core/command.js';
 import type { Deps, Identity } from '../../src/core/command.js';
 import { dispatch } from '../../src/core/dispatch.js';
 import { toPlainText } from '../../src/core/reply.js';
@@ -43,7 +44,7 @@ export async function harness(now = T0): Promise<Harness> {
     store,
     clock,
     log,
-    settings: { supportEmail: 'support@upgradedesk.example', runConcurrency: 4 },
+    settings: { supportEmail: 'support@upgradedesk.example', runConcurrency: 4, routes: CONSOLE_ROUTES },
     scheduler,
     secretBox: createSecretBox(randomBytes(32)),
   };

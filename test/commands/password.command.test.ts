@@ -293,16 +293,14 @@ describe('/upgrade-admin password', () => {
     expect(reply.error?.message).toContain(`/upgrade-admin assign ${ref}`);
   });
 
-  it('never answers by e-mail, even to the assigned agent', async () => {
+  it.each([
+    ['e-mail', 'email', { kind: 'email', address: ALEX }],
+    ['Slack', 'slack', { kind: 'slack', userId: 'U0ALEX' }],
+  ] as const)('never answers in %s, which keeps what it shows, even to the assigned agent', async (_name, via, identity) => {
     const ref = await filed();
     await h.as(BOB).run(`/upgrade password ${ref} ${TYPED}`);
     await assignAlex(ref);
-    const reply = await dispatch(registry, h.deps, {
-      id: 'mail-1',
-      via: 'email',
-      identity: { kind: 'email', address: ALEX },
-      text: `/upgrade-admin password ${ref}`,
-    });
+    const reply = await dispatch(registry, h.deps, { id: `${via}-1`, via, identity, text: `/upgrade-admin password ${ref}` });
     expect(reply.error?.code).toBe('channel_not_private');
     expect(toPlainText(reply)).not.toContain(MARK);
     expect(await h.store.audit.list({ entityId: ref, action: 'refused' })).toHaveLength(1);

@@ -80,11 +80,11 @@ function kill(child: ChildProcessWithoutNullStreams): Promise<void> {
   });
 }
 
-/** "── to DEST · KIND · REF" header lines of delivered notices, without progress edits. */
+/** "── to DEST · KIND · REF" header lines of notices as first posted: in-place edits (progress, decided consent cards) left out. */
 function headers(stdout: string): string[] {
   return stdout
     .split('\n')
-    .filter((l) => l.startsWith('── to '))
+    .filter((l) => l.startsWith('── to ') && !l.includes('(updated, revision'))
     .map((l) => l.split(' · ').slice(0, 3).join(' · '))
     .filter((l) => !l.includes(' · progress'));
 }

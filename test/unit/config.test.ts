@@ -91,3 +91,36 @@ describe('run settings in the configuration', () => {
     expect(found).toEqual([expect.stringMatching(/^RUN_CONCURRENCY:/)]);
   });
 });
+
+describe('Slack settings in the configuration', () => {
+  const SECRET = '0123456789abcdef0123456789abcdef';
+  const names = (env: Record<string, string>) => problems(env).map((p) => p.split(':')[0]);
+
+  it('runs without Slack when no Slack variable is set', () => {
+    expect(loadConfig({}, '/tmp').slack).toBeUndefined();
+  });
+
+  it.each([
+    ['a signing secret without a bot token', { SLACK_SIGNING_SECRET: SECRET }, ['SLACK_BOT_TOKEN']],
+    ['an app token without a bot token', { SLACK_APP_TOKEN: 'xapp-1-abc' }, ['SLACK_BOT_TOKEN']],
+    ['a bot token without a signing secret or app token', { SLACK_BOT_TOKEN: 'xoxb-1' }, ['SLACK_SIGNING_SECRET']],
+    ['a user token in place of the bot token', { SLACK_BOT_TOKEN: 'xoxp-1', SLACK_SIGNING_SECRET: SECRET }, ['SLACK_BOT_TOKEN']],
+    ['a bot token in place of the app token', { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xoxb-2' }, ['SLACK_APP_TOKEN']],
+    ['a channel name in place of its id', { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SECRET, SLACK_OPS_CHANNEL: '#ops' }, ['SLACK_OPS_CHANNEL']],
+    ['a signing secret with spaces', { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'not a secret at all' }, ['SLACK_SIGNING_SECRET']],
+    ['an API URL that is not a URL', { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: 'slack' }, ['SLACK_API_URL']],
+  ])('refuses %s, naming the variable', (_what, env, expected) => {
+    expect(names(env)).toEqual(expected);
+  });
+
+  it('accepts HTTP mode and Socket Mode settings', () => {
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SECRET, SLACK_OPS_CHANNEL: 'C0123ABCD' }, '/tmp').slack).toEqual({
+      botToken: 'xoxb-1',
+      signingSecret: SECRET,
+      appToken: undefined,
+      apiUrl: undefined,
+      opsChannel: 'C0123ABCD',
+    });
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1-abc' }, '/tmp').slack?.appToken).toBe('xapp-1-abc');
+  });
+});

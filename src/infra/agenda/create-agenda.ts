@@ -45,8 +45,27 @@ function required(value: string | undefined, what: string): string {
   return trimmed;
 }
 
-/** The AgendaBackend for `options`; throws a clear Error when the path or URL is missing. */
+/**
+ * Makes a backend lock only jobs that are due. Agenda 6.2 locks jobs due within the next scan
+ * interval and keeps them in memory with a timer; when that timer fires a millisecond early the job
+ * is put back without a new timer and, re-locked at every scan, never runs (seen with run steps
+ * held for a few hundred milliseconds). Locking only due jobs avoids that path entirely; the
+ * scheduler wakes the processor when a near-future job falls due (AgendaScheduler.wakeAt).
+ */
+export function lockOnlyDueJobs(backend: AgendaBackend): AgendaBackend {
+  const repository = backend.repository;
+  const original = repository.getNextJobToRun.bind(repository);
+  repository.getNextJobToRun = (name, _nextScanAt, lockDeadline, now, options) =>
+    original(name, new Date(), lockDeadline, now, options);
+  return backend;
+}
+
+/** The AgendaBackend for `options` (locking only due jobs); throws a clear Error when the path or URL is missing. */
 export function createAgendaBackend(options: AgendaBackendOptions): AgendaBackend {
+  return lockOnlyDueJobs(makeBackend(options));
+}
+
+function makeBackend(options: AgendaBackendOptions): AgendaBackend {
   switch (options.kind) {
     case 'sqlite':
       return new SqliteBackend({ path: required(options.path, "the SQLite database path (kind 'sqlite')") });

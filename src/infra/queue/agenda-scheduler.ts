@@ -8,7 +8,7 @@
  * `run.step` for each active run (not with the manual executor); `rating.prompt` 24 h after a
  * verified completion; `queue.sweep` every minute.
  */
-import type { Agenda } from 'agenda';
+import type { Agenda, Job } from 'agenda';
 import type { Clock, Scheduler, Store } from '../../ports.js';
 import type { Logger } from '../../core/command.js';
 import { RATING_DELAY_HOURS, earnsRating } from '../../services/send-rating-prompt.js';
@@ -61,6 +61,11 @@ export interface AgendaSchedulerOptions {
   onKickOutbox?: () => void;
 }
 
+/** Near-future jobs are woken by a timer up to this far ahead (beyond it, the scans find them in time). */
+const MAX_WAKE_DELAY_MS = 60_000;
+/** How late after its due time a near-future job is announced. */
+const WAKE_MARGIN_MS = 5;
+
 export class AgendaScheduler implements Scheduler {
   onKickOutbox: () => void;
 
@@ -80,7 +85,36 @@ export class AgendaScheduler implements Scheduler {
 
   /** Saves a job unless one with the same unique key exists. */
   private async ensure(name: string, data: object, unique: Record<string, unknown>, at: Date): Promise<void> {
-    await this.agenda.create(name, data).unique(unique, { insertOnly: true }).schedule(at).save();
+    const job = await this.agenda.create(name, data).unique(unique, { insertOnly: true }).schedule(at).save();
+    this.wakeAt(job);
+  }
+
+  /** Timers of near-future jobs, so `stop` can clear them. */
+  private readonly wakeTimers = new Set<NodeJS.Timeout>();
+
+  /**
+   * Backends lock only due jobs (see lockOnlyDueJobs), so a job due in the near future would wait
+   * for the next scan: this process tells the processor again once it is due. Jobs further away
+   * than the longest wait are left to the scans.
+   */
+  private wakeAt(job: Job): void {
+    const at = job.attrs.nextRunAt?.getTime();
+    if (at === undefined || job.attrs.lastFinishedAt) return;
+    const delay = at - Date.now();
+    if (delay <= 0 || delay > MAX_WAKE_DELAY_MS) return;
+    const timer = setTimeout(() => {
+      this.wakeTimers.delete(timer);
+      // A few milliseconds late on purpose: the job must be due when the processor looks.
+      void this.agenda.publishJobNotification(job).catch(() => undefined);
+    }, delay + WAKE_MARGIN_MS);
+    timer.unref();
+    this.wakeTimers.add(timer);
+  }
+
+  /** Forgets pending wake-ups (the queue is closing). */
+  clearWakeUps(): void {
+    for (const timer of this.wakeTimers) clearTimeout(timer);
+    this.wakeTimers.clear();
   }
 
   /** Removes pending jobs of `name` for the request whose data does not satisfy `keep`. */

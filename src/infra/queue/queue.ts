@@ -83,6 +83,7 @@ export class Queue {
   /** Stops processing (running executors are told to stop) and disconnects. */
   async close(): Promise<void> {
     this.abort.abort();
+    this.scheduler.clearWakeUps();
     // A client never started Agenda, whose stop() then leaves the backend connected.
     if (this.working) await this.agenda.stop();
     else await this.backend.disconnect();

@@ -1,0 +1,309 @@
+/**
+ * The Slack adapter: a Bolt app that turns slash commands, button clicks and the request modal
+ * into invocations of the one dispatcher, and renders the replies as Block Kit. It translates and
+ * never decides: identity is the Slack member id the request was signed for, and every button is a
+ * typed command. HTTP mode serves `/slack/events` on the bot's own web server; Socket Mode
+ * (SLACK_APP_TOKEN) connects out instead.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import bolt from '@slack/bolt';
+import type { App as BoltApp, Logger as BoltLogger, LogLevel as BoltLogLevel, RespondArguments } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import type { WebClientOptions } from '@slack/web-api';
+import type { Deps, Invocation, Logger } from '../../core/command.js';
+import { dispatch, identify, unknownPersonReply } from '../../core/dispatch.js';
+import type { Registry } from '../../core/dispatch.js';
+import { errorReply } from '../../core/reply.js';
+import type { Reply } from '../../core/reply.js';
+import { previewRequest } from '../../services/file-request.js';
+import type { RequestInput } from '../../services/file-request.js';
+import { RUN_COMMAND_ACTION_PREFIX, renderReply } from './render.js';
+import {
+  REQUEST_MODAL_BLOCKS,
+  REQUEST_MODAL_CALLBACK_ID,
+  findingErrors,
+  readRequestModal,
+  requestCommandText,
+  requestModalView,
+} from './request-modal.js';
+import type { ModalValues } from './request-modal.js';
+import { DeliveryDeduper, deliveryKey } from './dedupe.js';
+
+const { App, HTTPReceiver, SocketModeReceiver, LogLevel } = bolt;
+
+/** The path Slack posts slash commands and interactions to (HTTP mode). */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/** Slack settings as the configuration validated them. */
+export interface SlackSettings {
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  apiUrl?: string;
+  opsChannel?: string;
+}
+
+export interface SlackAdapterOptions {
+  settings: SlackSettings;
+  registry: Registry;
+  deps: Deps;
+  log: Logger;
+  /** A fresh invocation id per command. */
+  newId: () => string;
+  /** Skips `auth.test` at start (tests that know the bot's ids). */
+  botIds?: { botId: string; botUserId: string };
+}
+
+/** A started Slack adapter. */
+export interface SlackAdapter {
+  /** Handles requests to SLACK_EVENTS_PATH in HTTP mode; null in Socket Mode. */
+  requestListener: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+  /** The Web API client for the outbox sink (no automatic retries: the outbox retries durably). */
+  sinkClient: WebClient;
+  mode: 'http' | 'socket';
+  stop(): Promise<void>;
+}
+
+/** Bolt's logger on top of ours; Bolt's chatter stays at debug. */
+function boltLogger(log: Logger): BoltLogger {
+  let level: BoltLogLevel = LogLevel.INFO;
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: (...msg: unknown[]) => log.warn({ component: 'slack' }, text(msg)),
+    error: (...msg: unknown[]) => log.error({ component: 'slack' }, text(msg)),
+    setLevel: (l: BoltLogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+/** Slack sends typed text HTML-escaped and clients turn quotes curly; the dispatcher wants what was meant. */
+export function normalizeTypedText(text: string): string {
+  return text
+    .replace(/[\u201C\u201D\u201E\u201F\u2033]/g, '"')
+    .replace(/[\u2018\u2019\u201A\u201B\u2032]/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+/** What the modal's view carries from the slash command to its submission. */
+interface ModalMetadata {
+  channel: string;
+  responseUrl: string | null;
+}
+
+function readMetadata(raw: string | undefined): ModalMetadata {
+  try {
+    const parsed = JSON.parse(raw ?? '{}') as Partial<ModalMetadata>;
+    return { channel: String(parsed.channel ?? ''), responseUrl: typeof parsed.responseUrl === 'string' ? parsed.responseUrl : null };
+  } catch {
+    return { channel: '', responseUrl: null };
+  }
+}
+
+/** The modal's values as the request service reads them (the same as the typed command). */
+function modalInput(values: ModalValues): RequestInput {
+  return {
+    device: values.device,
+    version: values.version,
+    when: typeof values.when === 'string' ? values.when : `${values.when.at.toISOString().slice(0, 16)}Z`,
+    mac: values.mac,
+    ip: values.ip,
+    serial: values.serial,
+    note: values.note ?? undefined,
+    forced: values.forced,
+    redeploy: values.redeploy,
+    notifyPartner: values.notifyPartner,
+    notifyCustomer: values.notifyCustomer,
+    steps: false,
+  };
+}
+
+/** Creates the Bolt app and starts it (Socket Mode connects; HTTP mode waits for the web server). */
+export async function startSlackAdapter(options: SlackAdapterOptions): Promise<SlackAdapter> {
+  const { settings, registry, deps, log, newId } = options;
+  const logger = boltLogger(log);
+  const baseClientOptions: WebClientOptions = {
+    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+    logger,
+    rejectRateLimitedCalls: true,
+  };
+  // Answers to a person who is waiting: a couple of quick retries, never a long wait.
+  const clientOptions: WebClientOptions = {
+    ...baseClientOptions,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1000 },
+    timeout: 10_000,
+  };
+  const sinkClient = new WebClient(settings.botToken, { ...baseClientOptions, retryConfig: { retries: 0 }, timeout: 15_000 });
+  const socket = !!settings.appToken;
+  const receiver = socket
+    ? new SocketModeReceiver({
+        appToken: settings.appToken!,
+        logger,
+        installerOptions: { clientOptions: baseClientOptions },
+      })
+    : new HTTPReceiver({
+        signingSecret: settings.signingSecret!,
+        endpoints: SLACK_EVENTS_PATH,
+        logger,
+        // Acknowledge first, then work: Slack's 3-second limit holds whatever the command costs.
+        processBeforeResponse: false,
+        unhandledRequestTimeoutMillis: 3001,
+      });
+  const app: BoltApp = new App({
+    token: settings.botToken,
+    receiver,
+    logger,
+    clientOptions,
+    deferInitialization: true,
+    ...(options.botIds ?? {}),
+  });
+  try {
+    await app.init();
+  } catch (error) {
+    throw new Error(
+      `Slack refused the bot token (SLACK_BOT_TOKEN): ${(error as Error).message}. Check the token under OAuth & Permissions and that the app is installed.`,
+    );
+  }
+
+  const deduper = new DeliveryDeduper();
+  const adminActionsIn = (channel: string | undefined) => !!settings.opsChannel && channel === settings.opsChannel;
+  const invoke = (userId: string, text: string): Promise<Reply> => {
+    const invocation: Invocation = { id: newId(), via: 'slack', identity: { kind: 'slack', userId }, text };
+    return dispatch(registry, deps, invocation);
+  };
+  const answer = (reply: Reply, channel: string | undefined): RespondArguments => ({
+    response_type: 'ephemeral',
+    replace_original: false,
+    ...renderReply(reply, { adminActions: adminActionsIn(channel) }),
+  });
+
+  // A delivery Slack (or a proxy) sends again is acknowledged and otherwise ignored.
+  app.use(async (args) => {
+    const key = deliveryKey(args.body as unknown as Record<string, unknown>);
+    if (key && !deduper.firstTime(key)) {
+      log.info({ key, retryNum: args.context.retryNum ?? null }, 'Slack delivery seen before; ignored');
+      const ack = (args as { ack?: () => Promise<void> }).ack;
+      if (ack) await ack();
+      return;
+    }
+    await args.next();
+  });
+
+  app.command(/^\/upgrade(-admin)?$/, async ({ command, ack, respond, client }) => {
+    await ack();
+    const group = command.command.replace(/^\//, '');
+    const text = normalizeTypedText(command.text ?? '').trim();
+    if (group === 'upgrade' && /^request$/i.test(text)) {
+      const problem = await openRequestModal(command.trigger_id, command.user_id, {
+        channel: command.channel_id,
+        responseUrl: command.response_url,
+      });
+      if (problem) await respond(answer(problem, command.channel_id));
+      return;
+    }
+    const reply = await invoke(command.user_id, `/${group} ${text}`);
+    await respond(answer(reply, command.channel_id));
+
+    /** Opens the request modal, or returns why it cannot be opened. */
+    async function openRequestModal(triggerId: string, userId: string, meta: ModalMetadata): Promise<Reply | null> {
+      const person = await identify(deps.store, { kind: 'slack', userId });
+      if (!person) return unknownPersonReply({ kind: 'slack', userId });
+      if (person.customerId === null) {
+        return errorReply(
+          'invalid_arguments',
+          'The form lists the devices of your own company, and you are staff.',
+          'File for a customer by typing the command with company="Customer name"; see "/upgrade help request".',
+        );
+      }
+      const devices = await deps.store.devices.forCustomer(person.customerId);
+      const versions: Record<string, string[]> = {};
+      for (const product of new Set(devices.map((d) => d.product))) {
+        versions[product] = (await deps.store.releases.forProduct(product)).map((r) => r.version);
+      }
+      await client.views.open({
+        trigger_id: triggerId,
+        view: requestModalView({
+          devices: devices.map((d) => ({ name: d.name, serial: d.serial, product: d.product, version: d.version })),
+          versions,
+          privateMetadata: JSON.stringify(meta),
+        }),
+      });
+      return null;
+    }
+  });
+
+  app.view(REQUEST_MODAL_CALLBACK_ID, async ({ ack, view, body, client }) => {
+    const userId = body.user.id;
+    const read = readRequestModal(view.state.values);
+    if (!read.ok) {
+      await ack({ response_action: 'errors', errors: read.errors });
+      return;
+    }
+    const person = await identify(deps.store, { kind: 'slack', userId });
+    if (!person) {
+      await ack({ response_action: 'errors', errors: { [REQUEST_MODAL_BLOCKS.device]: 'We could not find your Slack account in our records.' } });
+      return;
+    }
+    const preview = await previewRequest(deps, person, modalInput(read.value));
+    const errors = preview.ok
+      ? findingErrors(preview.value, read.value.when)
+      : { [typeof read.value.when === 'string' ? REQUEST_MODAL_BLOCKS.when : REQUEST_MODAL_BLOCKS.whenAt]: preview.error.message.slice(0, 1000) };
+    if (Object.keys(errors).length) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    await ack();
+    // Filed exactly as if typed, through the same dispatcher.
+    const reply = await invoke(userId, requestCommandText(read.value));
+    const meta = readMetadata(view.private_metadata);
+    if (meta.responseUrl && (await postToResponseUrl(meta.responseUrl, answer(reply, meta.channel)))) return;
+    const { text, blocks } = renderReply(reply, { adminActions: adminActionsIn(meta.channel) });
+    await client.chat.postMessage({ channel: userId, text, blocks });
+  });
+
+  app.action(new RegExp(`^${RUN_COMMAND_ACTION_PREFIX}`), async ({ ack, body, action, respond }) => {
+    await ack();
+    const value = 'value' in action && typeof action.value === 'string' ? action.value : '';
+    if (!/^\/?upgrade(-admin)?(\s|$)/i.test(value)) return;
+    const channel = 'channel' in body ? body.channel?.id : undefined;
+    const reply = await invoke(body.user.id, value);
+    await respond(answer(reply, channel));
+  });
+
+  app.error(async (error) => {
+    log.error({ err: error.message, code: (error as { code?: string }).code }, 'Slack handler failed');
+  });
+
+  /** Posts an answer to a response_url; false when Slack no longer takes it (it expires after 30 minutes). */
+  async function postToResponseUrl(url: string, message: RespondArguments): Promise<boolean> {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(message),
+        signal: AbortSignal.timeout(10_000),
+      });
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  if (socket) await app.start();
+  log.info({ mode: socket ? 'socket' : 'http', ops: settings.opsChannel ?? null }, 'Slack connected');
+  const http = receiver as InstanceType<typeof HTTPReceiver>;
+  return {
+    requestListener: socket ? null : (req, res) => http.requestListener(req, res),
+    sinkClient,
+    mode: socket ? 'socket' : 'http',
+    async stop() {
+      if (socket) await app.stop().catch((e: unknown) => log.warn({ err: String(e) }, 'Slack Socket Mode did not stop cleanly'));
+    },
+  };
+}

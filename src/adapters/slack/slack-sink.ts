@@ -1,0 +1,170 @@
+/**
+ * The outbox's Slack sink: posts notices to Slack channels (and to people, by member id, as direct
+ * messages), edits the progress message and decided consent cards in place with `chat.update`,
+ * keeps to one message per second per channel, and turns Slack's answers into the outbox's
+ * retry decisions (429 → wait Retry-After, 5xx and network errors → retry, unknown channel →
+ * give up). The WebClient must not retry by itself: the outbox retries durably.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from '../../core/command.js';
+import type { Reply } from '../../core/reply.js';
+import type { OutboxMessage } from '../../ports.js';
+import { PermanentDeliveryError, RetryableDeliveryError } from '../../infra/outbox/outbox-worker.js';
+import type { OutboxSink } from '../../infra/outbox/outbox-worker.js';
+import { SLACK_MIN_MESSAGE_INTERVAL_MS } from './limits.js';
+import { renderReply } from './render.js';
+
+/** Slack answers (`ok: false` errors) that retrying cannot fix. */
+const PERMANENT_ERRORS = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'no_permission',
+  'missing_scope',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'msg_too_long',
+  'no_text',
+  'restricted_action',
+  'restricted_action_read_only_channel',
+  'user_not_found',
+  'cannot_dm_bot',
+  'ekm_access_denied',
+]);
+
+/** `chat.update` answers meaning the message cannot be edited: a fresh message is posted instead. */
+const UNEDITABLE = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed', 'channel_not_found']);
+
+export interface SlackSinkOptions {
+  client: WebClient;
+  /** The ops channel: the only place where agents' run buttons are shown. */
+  opsChannel?: string;
+  log: Logger;
+  /** Least time between two messages (posts or edits) to one channel; default 1000 ms. */
+  minIntervalMs?: number;
+}
+
+/** What the WebClient throws, as far as the sink needs to know. */
+interface SlackApiError {
+  code?: string;
+  retryAfter?: number;
+  statusCode?: number;
+  data?: { error?: string };
+  message?: string;
+}
+
+/** The Slack error code of a failed call ("ratelimited", "channel_not_found", …), if Slack gave one. */
+export function slackErrorCode(e: unknown): string | undefined {
+  return (e as SlackApiError | null)?.data?.error;
+}
+
+/** Maps a failed Web API call to the outbox's retry decision. */
+export function classifySlackError(e: unknown): Error {
+  const err = (e ?? {}) as SlackApiError;
+  const text = err.message ?? String(e);
+  switch (err.code) {
+    case 'slack_webapi_rate_limited_error':
+      return new RetryableDeliveryError(`Slack rate limit: ${text}`, Math.max(1, err.retryAfter ?? 1) * 1000);
+    case 'slack_webapi_http_error':
+      return (err.statusCode ?? 500) >= 500 || err.statusCode === 408
+        ? new RetryableDeliveryError(`Slack answered HTTP ${err.statusCode}`)
+        : new PermanentDeliveryError(`Slack answered HTTP ${err.statusCode}: ${text}`);
+    case 'slack_webapi_platform_error': {
+      const code = slackErrorCode(e) ?? 'unknown_error';
+      return PERMANENT_ERRORS.has(code)
+        ? new PermanentDeliveryError(`Slack refused the message: ${code}`)
+        : new RetryableDeliveryError(`Slack error: ${code}`);
+    }
+    default:
+      // Network failures (slack_webapi_request_error) and anything unexpected: try again later.
+      return new RetryableDeliveryError(`Slack request failed: ${text}`);
+  }
+}
+
+function isReply(payload: unknown): payload is Reply {
+  return !!payload && typeof payload === 'object' && Array.isArray((payload as Reply).blocks);
+}
+
+/** Delivers `slack:<channel or member id>` destinations. */
+export class SlackSink implements OutboxSink {
+  readonly name = 'slack';
+  private readonly client: WebClient;
+  private readonly opsChannel: string | undefined;
+  private readonly log: Logger;
+  private readonly minIntervalMs: number;
+  /** Per channel: the earliest time (ms) the next message may go. */
+  private readonly nextFree = new Map<string, number>();
+
+  constructor(options: SlackSinkOptions) {
+    this.client = options.client;
+    this.opsChannel = options.opsChannel;
+    this.log = options.log;
+    this.minIntervalMs = options.minIntervalMs ?? SLACK_MIN_MESSAGE_INTERVAL_MS;
+  }
+
+  accepts(destination: string): boolean {
+    return destination.startsWith('slack:') && destination.length > 'slack:'.length;
+  }
+
+  async deliver(message: OutboxMessage): Promise<{ externalId: string | null }> {
+    const target = message.destination.slice('slack:'.length);
+    if (!isReply(message.payload)) throw new PermanentDeliveryError('the payload is not a reply');
+    const { text, blocks } = renderReply(message.payload, { adminActions: target === this.opsChannel });
+    if (message.externalId) {
+      const [channel, ts] = splitExternalId(message.externalId);
+      if (channel && ts) {
+        await this.pace(channel);
+        try {
+          await this.client.chat.update({ channel, ts, text, blocks });
+          return { externalId: message.externalId };
+        } catch (e) {
+          const code = slackErrorCode(e);
+          if (!code || !UNEDITABLE.has(code)) throw this.failed(channel, e);
+          this.log.warn({ outboxId: message.id, channel, code }, 'Slack message cannot be edited; posting it again');
+        }
+      }
+    }
+    await this.pace(target);
+    try {
+      const posted = await this.client.chat.postMessage({
+        channel: target,
+        text,
+        blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+      // A member id is answered with the direct-message channel; edits need that channel.
+      return { externalId: `${posted.channel ?? target}/${posted.ts ?? ''}` };
+    } catch (e) {
+      throw this.failed(target, e);
+    }
+  }
+
+  /** Waits until the channel may take another message, then reserves the next slot. */
+  private async pace(channel: string): Promise<void> {
+    const now = Date.now();
+    const at = Math.max(now, this.nextFree.get(channel) ?? 0);
+    this.nextFree.set(channel, at + this.minIntervalMs);
+    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+  }
+
+  /** Classifies a failure; a rate limit also holds back the channel's next messages. */
+  private failed(channel: string, e: unknown): Error {
+    const error = classifySlackError(e);
+    if (error instanceof RetryableDeliveryError && error.retryAfterMs !== undefined) {
+      this.nextFree.set(channel, Math.max(this.nextFree.get(channel) ?? 0, Date.now() + error.retryAfterMs));
+    }
+    return error;
+  }
+}
+
+/** "D0123/1763700000.000100" → ["D0123", "1763700000.000100"]. */
+function splitExternalId(id: string): [string | undefined, string | undefined] {
+  const slash = id.indexOf('/');
+  return slash > 0 ? [id.slice(0, slash), id.slice(slash + 1)] : [undefined, undefined];
+}
