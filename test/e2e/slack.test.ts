@@ -426,3 +426,20 @@ describe('Slack in Socket Mode', () => {
     expect(res.status).toBe(404);
   }, 30_000);
 });
+
+describe('Slack at start-up', () => {
+  it('stops the start with a clear error when Slack refuses the bot token', async () => {
+    const fake = await FakeSlack.start();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'upgrade-desk-slack-auth-'));
+    try {
+      fake.failNext('auth.test', 1, { error: 'invalid_auth' });
+      const config = loadConfig({ DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'silent', SLACK_BOT_TOKEN: 'xoxb-revoked', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl });
+      await expect(startBot(config, { output: quiet, noDemoRecords: true, queueOptions: { lockLifetimeMs: 2000 } })).rejects.toThrow(
+        /Slack refused the bot token \(SLACK_BOT_TOKEN\).*invalid_auth/,
+      );
+    } finally {
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});

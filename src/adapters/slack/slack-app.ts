@@ -166,8 +166,12 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   try {
     await app.init();
   } catch (error) {
+    const e = error as { message?: string; code?: string; original?: { code?: string; data?: { error?: string } } };
+    const platform = e.code === 'slack_webapi_platform_error' || e.original?.code === 'slack_webapi_platform_error';
     throw new Error(
-      `Slack refused the bot token (SLACK_BOT_TOKEN): ${(error as Error).message}. Check the token under OAuth & Permissions and that the app is installed.`,
+      platform
+        ? `Slack refused the bot token (SLACK_BOT_TOKEN): ${e.message}. Check the token under OAuth & Permissions and that the app is installed.`
+        : `Could not reach Slack at ${settings.apiUrl ?? 'https://slack.com/api/'} to check the bot token: ${e.message}. Check the network (and SLACK_API_URL when set).`,
     );
   }
 
