@@ -77,6 +77,12 @@ export function tokenize(input: string): Result<string[]> {
   return ok(words);
 }
 
+/** Writes a value as one word that `tokenize` reads back exactly: quoted when it is empty or holds spaces, quotes or backslashes. */
+export function quoteWord(value: string): string {
+  if (value !== '' && ![...value].some((ch) => /\s/.test(ch) || ch === '\\' || QUOTES[ch] !== undefined)) return value;
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
 /** Everything needed to explain a command's arguments in an error. */
 export interface UsageInfo {
   usage: string;

@@ -6,7 +6,7 @@
 import { authorize } from '../domain/roles.js';
 import type { Person } from '../domain/types.js';
 import type { Store } from '../ports.js';
-import { parseArgs, redactWords, tokenize, truncate } from './args.js';
+import { parseArgs, quoteWord, redactWords, tokenize, truncate } from './args.js';
 import type { AnyCommand, CommandGroup, Deps, Identity, Invocation } from './command.js';
 import { errorReply, reply, stripTimeMarkDelimiters, table, text } from './reply.js';
 import type { Reply } from './reply.js';
@@ -86,11 +86,6 @@ export function helpReply(registry: Registry, group: CommandGroup, name?: string
     ),
     text(`Type "/${group} help <command>" (or "/${group} <command> help") for its arguments and an example.`),
   );
-}
-
-/** Shows a word as it was typed: quoted when it holds spaces or quotes. */
-function quoteWord(word: string): string {
-  return /[\s"'\\]/.test(word) || word === '' ? `"${word.replace(/["\\]/g, '\\$&')}"` : word;
 }
 
 /**

@@ -35,6 +35,11 @@ export interface Reply {
   visibility: 'private' | 'channel';
 }
 
+/** Whether a stored payload (e.g. an outbox row's) is a Reply; older or foreign payloads are not. */
+export function isReply(payload: unknown): payload is Reply {
+  return typeof payload === 'object' && payload !== null && Array.isArray((payload as { blocks?: unknown }).blocks);
+}
+
 /** Starts a reply with a title; add blocks with the helpers below. */
 export function reply(title?: string, ...blocks: Block[]): Reply {
   return { title, blocks, visibility: 'private' };

@@ -10,7 +10,7 @@ import { parseWhen } from '../domain/time.js';
 import { hasErrors, validateItem, validateRequestLevel } from '../domain/validation.js';
 import { DEVICE_STATUSES } from '../domain/types.js';
 import type { Channel, Device, Finding, Person, Release } from '../domain/types.js';
-import { customerFor, draftBase, storeNewRequest } from './intake.js';
+import { customerFor, draftBase, scheduleRulesContext, storeNewRequest } from './intake.js';
 import type { FormCommon } from './intake.js';
 import type { RequestView } from './request-view.js';
 
@@ -151,11 +151,7 @@ export async function fileBulkRequest(
       form: {},
       schedule: { mode: schedule.mode, at: schedule.mode === 'now' ? now : schedule.at },
       downtimeMaxMinutes: maxDowntime || 60,
-      maintenance: await tx.windows.maintenance(),
-      slots: await tx.windows.slots(customer.value.id),
-      lowTraffic: customer.value.lowTraffic,
-      timezone: customer.value.timezone,
-      now,
+      ...(await scheduleRulesContext(tx, customer.value, now)),
       hasManagerPassword: false,
     });
     const findings = [...requestFindings, ...unknownFindings];

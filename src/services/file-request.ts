@@ -10,7 +10,7 @@ import { parseWhen } from '../domain/time.js';
 import { hasErrors, validateItem, validateRequestLevel } from '../domain/validation.js';
 import type { Channel, Customer, Device, Finding, Person, Release, Schedule } from '../domain/types.js';
 import type { Repositories } from '../ports.js';
-import { customerFor, draftBase, mayFile, storeNewRequest } from './intake.js';
+import { customerFor, draftBase, mayFile, scheduleRulesContext, storeNewRequest } from './intake.js';
 import type { FormCommon } from './intake.js';
 import type { RequestView } from './request-view.js';
 
@@ -99,11 +99,7 @@ async function checkRequest(tx: Repositories, person: Person, input: RequestInpu
     requesterContact: { email: person.email, phone: person.phone },
     schedule: { mode: schedule.mode, at: schedule.mode === 'now' ? now : schedule.at },
     downtimeMaxMinutes: maxDowntime,
-    maintenance: await tx.windows.maintenance(),
-    slots: await tx.windows.slots(customer.value.id),
-    lowTraffic: customer.value.lowTraffic,
-    timezone: customer.value.timezone,
-    now,
+    ...(await scheduleRulesContext(tx, customer.value, now)),
     hasManagerPassword: false,
   });
   // A staff member filing for a customer names the company to choose it, not to prove it.

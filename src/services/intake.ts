@@ -141,6 +141,17 @@ export function draftBase(
   };
 }
 
+/** What the schedule rules of a new request read besides the request: blackouts, the customer's slots, low-traffic window and timezone. */
+export async function scheduleRulesContext(tx: Repositories, customer: Customer, now: Date) {
+  return {
+    maintenance: await tx.windows.maintenance(),
+    slots: await tx.windows.slots(customer.id),
+    lowTraffic: customer.lowTraffic,
+    timezone: customer.timezone,
+    now,
+  };
+}
+
 /** Checks the person may file for this customer. */
 export function mayFile(person: Person, customer: Customer): Result<true> {
   return authorize(person, 'file_request', { customerId: customer.id });

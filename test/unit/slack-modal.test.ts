@@ -4,7 +4,6 @@ import { requestCommand } from '../../commands/upgrade.command.js';
 import { SLACK_LIMITS } from '../../src/adapters/slack/limits.js';
 import {
   findingErrors,
-  quoteValue,
   readRequestModal,
   REQUEST_MODAL_BLOCKS,
   REQUEST_MODAL_CALLBACK_ID,
@@ -12,7 +11,7 @@ import {
   requestModalView,
 } from '../../src/adapters/slack/request-modal.js';
 import type { ModalDevice, ModalValues, RequestModalContext } from '../../src/adapters/slack/request-modal.js';
-import { parseArgs, tokenize } from '../../src/core/args.js';
+import { parseArgs, quoteWord, tokenize } from '../../src/core/args.js';
 import { parseWhen } from '../../src/domain/time.js';
 import type { Finding, FindingCode } from '../../src/domain/types.js';
 
@@ -342,7 +341,7 @@ describe('the typed command equivalent to the modal', () => {
     for (let i = 0; i < 500; i++) {
       const length = next() % 12;
       const value = Array.from({ length }, () => alphabet[next() % alphabet.length]).join('');
-      const words = tokenize(`note=${quoteValue(value)}`);
+      const words = tokenize(`note=${quoteWord(value)}`);
       expect(words).toEqual({ ok: true, value: [`note=${value}`] });
     }
   });

@@ -5,7 +5,7 @@
  */
 import type { types, ViewStateValue } from '@slack/bolt';
 import { requestCommand } from '../../../commands/upgrade.command.js';
-import { MAX_VALUE_LENGTH } from '../../core/args.js';
+import { MAX_VALUE_LENGTH, quoteWord } from '../../core/args.js';
 import { plainTimes, stripTimeMarkDelimiters } from '../../core/reply.js';
 import type { Finding, FindingCode } from '../../domain/types.js';
 import { SLACK_LIMITS } from './limits.js';
@@ -337,36 +337,31 @@ export function readRequestModal(
   };
 }
 
-/** Quotes a value so `tokenize` reads it back as exactly one word with exactly this text. */
-export function quoteValue(value: string): string {
-  if (value !== '' && !/[\s"'“‘«\\]/.test(value)) return value;
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-/** An instant as the typed command's UTC form, e.g. 2026-12-06T06:00Z (seconds only when not zero). */
-function utcWhen(at: Date): string {
-  const iso = at.toISOString();
+/** The schedule as `when=` reads it: now, window, or the instant in UTC, e.g. 2026-12-06T06:00Z (seconds only when not zero). */
+export function whenText(when: ModalValues['when']): string {
+  if (typeof when === 'string') return when;
+  const iso = when.at.toISOString();
   const seconds = iso.slice(17, 19);
   return `${iso.slice(0, 16)}${seconds === '00' ? '' : `:${seconds}`}Z`;
 }
 
 /** The typed `/upgrade request …` equivalent to the values; `tokenize` and parseArgs read every value back exactly. */
 export function requestCommandText(values: ModalValues): string {
-  const when = typeof values.when === 'string' ? values.when : utcWhen(values.when.at);
+  const when = whenText(values.when);
   const words = [
     '/upgrade request',
-    `device=${quoteValue(values.device)}`,
-    `version=${quoteValue(values.version)}`,
+    `device=${quoteWord(values.device)}`,
+    `version=${quoteWord(values.version)}`,
     `when=${when}`,
-    `mac=${quoteValue(values.mac)}`,
-    `ip=${quoteValue(values.ip)}`,
-    `serial=${quoteValue(values.serial)}`,
+    `mac=${quoteWord(values.mac)}`,
+    `ip=${quoteWord(values.ip)}`,
+    `serial=${quoteWord(values.serial)}`,
   ];
   if (values.forced) words.push('forced');
   if (values.redeploy) words.push('redeploy');
   if (values.notifyPartner) words.push('notify_partner');
   if (values.notifyCustomer) words.push('notify_customer');
-  if (values.note !== null && values.note !== '') words.push(`note=${quoteValue(values.note)}`);
+  if (values.note !== null && values.note !== '') words.push(`note=${quoteWord(values.note)}`);
   return words.join(' ');
 }
 

@@ -25,6 +25,7 @@ import {
   readRequestModal,
   requestCommandText,
   requestModalView,
+  whenText,
 } from './request-modal.js';
 import type { ModalValues } from './request-modal.js';
 import { DeliveryDeduper, deliveryKey } from './dedupe.js';
@@ -81,11 +82,9 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-/** Slack sends typed text HTML-escaped and clients turn quotes curly; the dispatcher wants what was meant. */
+/** Slack sends typed text HTML-escaped; the dispatcher wants what was typed (curly quotes are tokenize's business). */
 export function normalizeTypedText(text: string): string {
   return text
-    .replace(/[\u201C\u201D\u201E\u201F\u2033]/g, '"')
-    .replace(/[\u2018\u2019\u201A\u201B\u2032]/g, "'")
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');
@@ -111,7 +110,7 @@ function modalInput(values: ModalValues): RequestInput {
   return {
     device: values.device,
     version: values.version,
-    when: typeof values.when === 'string' ? values.when : `${values.when.at.toISOString().slice(0, 16)}Z`,
+    when: whenText(values.when),
     mac: values.mac,
     ip: values.ip,
     serial: values.serial,

@@ -7,7 +7,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../../core/command.js';
-import type { Reply } from '../../core/reply.js';
+import { isReply } from '../../core/reply.js';
 import type { OutboxMessage } from '../../ports.js';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../../infra/outbox/outbox-worker.js';
 import type { OutboxSink } from '../../infra/outbox/outbox-worker.js';
@@ -84,10 +84,6 @@ export function classifySlackError(e: unknown): Error {
       // Network failures (slack_webapi_request_error) and anything unexpected: try again later.
       return new RetryableDeliveryError(`Slack request failed: ${text}`);
   }
-}
-
-function isReply(payload: unknown): payload is Reply {
-  return !!payload && typeof payload === 'object' && Array.isArray((payload as Reply).blocks);
 }
 
 /** Delivers `slack:<channel or member id>` destinations. */

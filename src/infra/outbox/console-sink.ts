@@ -4,8 +4,7 @@
  */
 import { writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { toPlainText } from '../../core/reply.js';
-import type { Reply } from '../../core/reply.js';
+import { isReply, toPlainText } from '../../core/reply.js';
 import { formatRef } from '../../domain/types.js';
 import type { OutboxMessage } from '../../ports.js';
 import type { OutboxSink } from './outbox-worker.js';
@@ -20,11 +19,6 @@ const PAUSE_CELL = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks the thread for `ms` (a full pipe leaves nothing else useful to do here). */
 function pauseSync(ms: number): void {
   Atomics.wait(PAUSE_CELL, 0, 0, ms);
-}
-
-/** Whether a stored payload looks like a Reply (older or foreign payloads are shown as JSON). */
-function isReply(payload: unknown): payload is Reply {
-  return typeof payload === 'object' && payload !== null && Array.isArray((payload as { blocks?: unknown }).blocks);
 }
 
 /** The block printed for one message: a header line, then the reply as plain text. */
