@@ -27,6 +27,9 @@ Commands:
   console --as EMAIL       type commands as the person with that e-mail (a REPL on a terminal;
                            otherwise one command per line from stdin, replies on stdout)
   requests [--json]        print requests (--status S, --limit N; JSON as in the API)
+  discord:register [--guild ID]
+                           put the /upgrade and /upgrade-admin commands on Discord: in one
+                           server (shows at once) or, without --guild, in every server
   demo [--keep]            the whole story in under a minute on a throwaway database, with the
                            simulate executor: request, consent, schedule, notices, progress,
                            completion feedback and rating, each message printed as posted
@@ -86,6 +89,8 @@ export async function runCli(
         return await consoleCommand(config, rest, io);
       case 'requests':
         return await requestsCommand(config, rest, io);
+      case 'discord:register':
+        return await discordRegisterCommand(config, rest, io);
       case 'demo': {
         const parsed = options(rest, { keep: { type: 'boolean' }, 'step-ms': { type: 'string' } }, false);
         const stepMs = parsed.values['step-ms'] === undefined ? undefined : Number(parsed.values['step-ms']);
@@ -105,6 +110,30 @@ export async function runCli(
     io.stderr.write(`upgrade-desk ${command}: ${message}\n`);
     return 1;
   }
+}
+
+async function discordRegisterCommand(config: Config, args: string[], io: { stdout: Out; stderr: Out }): Promise<number> {
+  const parsed = options(args, { guild: { type: 'string' } }, false);
+  const guild = parsed.values.guild;
+  if (guild !== undefined && !/^\d{5,25}$/.test(guild)) {
+    io.stderr.write('upgrade-desk discord:register: --guild takes a server id (digits; Developer Mode → right-click the server → Copy Server ID).\n');
+    return 2;
+  }
+  if (!config.discord) {
+    io.stderr.write(
+      'upgrade-desk discord:register: set DISCORD_TOKEN and DISCORD_APPLICATION_ID first (see "Connect to Discord" in the README).\n',
+    );
+    return 78;
+  }
+  const { inviteUrl, registerCommands } = await import('./adapters/discord/register.js');
+  const { registry } = await import('../commands/index.js');
+  const done = await registerCommands({ ...config.discord, guildId: guild, registry });
+  const names = done.commands.map((c) => `/${c.name} (${c.subcommands} subcommands)`).join(', ');
+  io.stdout.write(
+    `Registered ${names} ${done.scope === 'guild' ? `in server ${guild}: they show at once` : 'globally: Discord may take up to an hour to show changes'}.\n` +
+      `Invite link, if the bot is not in the server yet: ${inviteUrl(config.discord.applicationId)}\n`,
+  );
+  return 0;
 }
 
 function describeDb(config: Config): string {

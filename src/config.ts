@@ -69,7 +69,9 @@ const schema = z
       message: 'expected the numeric application id (a snowflake)',
     }),
     DISCORD_API_URL: url(['http:', 'https:'], 'https://discord.com/api'),
-    DISCORD_OPS_CHANNEL: optionalText,
+    DISCORD_OPS_CHANNEL: optionalText.refine((v) => v === undefined || /^\d{1,25}$/.test(v), {
+      message: 'expected the numeric channel id (User Settings → Advanced → Developer Mode, then right-click the channel → Copy Channel ID), not its #name',
+    }),
     EXECUTOR: z.enum(['manual', 'script', 'simulate']).default('manual'),
     SCRIPT_COMMAND: optionalText,
     SCRIPT_TIMEOUT_MS: integer(600_000, 100, 86_400_000, ' (milliseconds)'),
@@ -122,6 +124,13 @@ const schema = z
         code: 'custom',
         path: ['SLACK_SIGNING_SECRET'],
         message: 'required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)',
+      });
+    }
+    if (env.DISCORD_OPS_CHANNEL && !env.DISCORD_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DISCORD_TOKEN'],
+        message: "required when DISCORD_OPS_CHANNEL is set (the bot's token from the Developer Portal → Bot)",
       });
     }
     if (!!env.DISCORD_TOKEN !== !!env.DISCORD_APPLICATION_ID) {

@@ -30,6 +30,10 @@ import type { QueueOptions } from './infra/queue/queue.js';
 import { SLACK_EVENTS_PATH, startSlackAdapter } from './adapters/slack/slack-app.js';
 import type { SlackAdapter } from './adapters/slack/slack-app.js';
 import { SlackSink } from './adapters/slack/slack-sink.js';
+import { startDiscordAdapter } from './adapters/discord/discord-app.js';
+import type { DiscordAdapter } from './adapters/discord/discord-app.js';
+import { DiscordSink } from './adapters/discord/discord-sink.js';
+import { REST } from '@discordjs/rest';
 import { formatImportSummary, importRecordsFiles, formatImportProblems } from './services/import-records.js';
 
 /** The wall clock. */
@@ -161,13 +165,15 @@ export interface BotOptions {
   noDemoRecords?: boolean;
   /** Least time between two Slack messages to one channel (default 1000 ms; tests shorten it). */
   slackMinIntervalMs?: number;
+  /** Least time between two Discord messages to one channel (default 1000 ms; tests shorten it). */
+  discordMinIntervalMs?: number;
 }
 
 /**
  * Starts the bot: the database, the queue (processing jobs with the configured executor), Slack
- * when configured (`/slack/events` on PORT, or Socket Mode), the outbox worker (Slack, console and
- * log sinks) and the status endpoint on PORT (`/healthz`); the Discord, e-mail and web adapters
- * join here as they are built.
+ * when configured (`/slack/events` on PORT, or Socket Mode), Discord when configured (the gateway),
+ * the outbox worker (Slack, Discord, console and log sinks) and the status endpoint on PORT
+ * (`/healthz`); the e-mail and web adapters join here as they are built.
  */
 export async function startBot(config: Config, options: BotOptions = {}): Promise<RunningBot> {
   const started = Date.now();
@@ -176,6 +182,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const log = app.log;
   let outbox: OutboxWorker | null = null;
   let slack: SlackAdapter | null = null;
+  let discord: DiscordAdapter | null = null;
   try {
     if (!options.noDemoRecords) await seedDemoIfEmpty(app);
     const engine: EngineDeps = {
@@ -189,9 +196,23 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     if (config.slack) {
       slack = await startSlackAdapter({ settings: config.slack, registry: app.registry, deps: app.deps, log, newId: newInvocationId });
     }
-    const chatSinks: OutboxSink[] = slack
-      ? [new SlackSink({ client: slack.sinkClient, opsChannel: config.slack?.opsChannel, log, minIntervalMs: options.slackMinIntervalMs })]
-      : [];
+    if (config.discord) {
+      discord = await startDiscordAdapter({ settings: config.discord, registry: app.registry, deps: app.deps, log, newId: newInvocationId });
+    }
+    const chatSinks: OutboxSink[] = [];
+    if (slack) {
+      chatSinks.push(new SlackSink({ client: slack.sinkClient, opsChannel: config.slack?.opsChannel, log, minIntervalMs: options.slackMinIntervalMs }));
+    }
+    if (config.discord) {
+      // Its own REST client: no retries and no waiting on 429 inside it, the outbox retries durably.
+      const rest = new REST({
+        ...(config.discord.apiUrl ? { api: config.discord.apiUrl } : {}),
+        retries: 0,
+        rejectOnRateLimit: () => true,
+        timeout: 15_000,
+      }).setToken(config.discord.token);
+      chatSinks.push(new DiscordSink({ rest, opsChannel: config.discord.opsChannel, log, minIntervalMs: options.discordMinIntervalMs }));
+    }
     outbox = new OutboxWorker({
       outbox: app.deps.store.outbox,
       sinks: [...(options.sinks ?? []), ...chatSinks, new ConsoleSink(options.output ?? process.stdout), new LogSink(log)],
@@ -241,7 +262,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         executor: config.executor,
         url,
         slack: slack ? slack.mode : false,
-        discord: !!config.discord,
+        discord: discord ? (config.discord?.opsChannel ?? true) : false,
         ms: Date.now() - started,
       },
       'Upgrade Desk started',
@@ -257,6 +278,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         stopping ??= (async () => {
           await new Promise<void>((resolve) => server.close(() => resolve()));
           await slack?.stop();
+          await discord?.stop();
           await worker.stop({ timeoutMs: 5000 });
           await app.close();
           log.info({}, 'Upgrade Desk stopped');
@@ -267,6 +289,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   } catch (error) {
     await outbox?.stop({ timeoutMs: 1000 }).catch(() => {});
     await slack?.stop().catch(() => {});
+    await discord?.stop().catch(() => {});
     await app.close().catch(() => {});
     throw error;
   }

@@ -124,3 +124,32 @@ describe('Slack settings in the configuration', () => {
     expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1-abc' }, '/tmp').slack?.appToken).toBe('xapp-1-abc');
   });
 });
+
+describe('Discord settings in the configuration', () => {
+  const APP = '123456789012345678';
+  const names = (env: Record<string, string>) => problems(env).map((p) => p.split(':')[0]);
+
+  it('runs without Discord when no Discord variable is set', () => {
+    expect(loadConfig({}, '/tmp').discord).toBeUndefined();
+  });
+
+  it.each([
+    ['a token without the application id', { DISCORD_TOKEN: 'abc.def.ghi' }, ['DISCORD_APPLICATION_ID']],
+    ['an application id without the token', { DISCORD_APPLICATION_ID: APP }, ['DISCORD_TOKEN']],
+    ['an application name in place of its id', { DISCORD_TOKEN: 'abc.def.ghi', DISCORD_APPLICATION_ID: 'Upgrade Desk' }, ['DISCORD_APPLICATION_ID']],
+    ['a channel name in place of its id', { DISCORD_TOKEN: 'abc.def.ghi', DISCORD_APPLICATION_ID: APP, DISCORD_OPS_CHANNEL: '#ops' }, ['DISCORD_OPS_CHANNEL']],
+    ['an ops channel without a token', { DISCORD_OPS_CHANNEL: '123456789012345679' }, ['DISCORD_TOKEN']],
+    ['a REST base that is not a URL', { DISCORD_TOKEN: 'abc.def.ghi', DISCORD_APPLICATION_ID: APP, DISCORD_API_URL: 'discord' }, ['DISCORD_API_URL']],
+  ])('refuses %s, naming the variable', (_what, env, expected) => {
+    expect(names(env)).toEqual(expected);
+  });
+
+  it('accepts a token, the application id, a REST base and the ops channel', () => {
+    expect(
+      loadConfig(
+        { DISCORD_TOKEN: 'abc.def.ghi', DISCORD_APPLICATION_ID: APP, DISCORD_API_URL: 'http://127.0.0.1:9/api', DISCORD_OPS_CHANNEL: '123456789012345679' },
+        '/tmp',
+      ).discord,
+    ).toEqual({ token: 'abc.def.ghi', applicationId: APP, apiUrl: 'http://127.0.0.1:9/api', opsChannel: '123456789012345679' });
+  });
+});

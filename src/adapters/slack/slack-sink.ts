@@ -11,6 +11,7 @@ import { isReply } from '../../core/reply.js';
 import type { OutboxMessage } from '../../ports.js';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../../infra/outbox/outbox-worker.js';
 import type { OutboxSink } from '../../infra/outbox/outbox-worker.js';
+import { ChannelPacer, splitExternalId } from '../../infra/outbox/channel-pacer.js';
 import { SLACK_MIN_MESSAGE_INTERVAL_MS } from './limits.js';
 import { renderReply } from './render.js';
 
@@ -92,15 +93,13 @@ export class SlackSink implements OutboxSink {
   private readonly client: WebClient;
   private readonly opsChannel: string | undefined;
   private readonly log: Logger;
-  private readonly minIntervalMs: number;
-  /** Per channel: the earliest time (ms) the next message may go. */
-  private readonly nextFree = new Map<string, number>();
+  private readonly pacer: ChannelPacer;
 
   constructor(options: SlackSinkOptions) {
     this.client = options.client;
     this.opsChannel = options.opsChannel;
     this.log = options.log;
-    this.minIntervalMs = options.minIntervalMs ?? SLACK_MIN_MESSAGE_INTERVAL_MS;
+    this.pacer = new ChannelPacer(options.minIntervalMs ?? SLACK_MIN_MESSAGE_INTERVAL_MS);
   }
 
   accepts(destination: string): boolean {
@@ -114,7 +113,7 @@ export class SlackSink implements OutboxSink {
     if (message.externalId) {
       const [channel, ts] = splitExternalId(message.externalId);
       if (channel && ts) {
-        await this.pace(channel);
+        await this.pacer.wait(channel);
         try {
           await this.client.chat.update({ channel, ts, text, blocks });
           return { externalId: message.externalId };
@@ -125,7 +124,7 @@ export class SlackSink implements OutboxSink {
         }
       }
     }
-    await this.pace(target);
+    await this.pacer.wait(target);
     try {
       const posted = await this.client.chat.postMessage({
         channel: target,
@@ -141,26 +140,12 @@ export class SlackSink implements OutboxSink {
     }
   }
 
-  /** Waits until the channel may take another message, then reserves the next slot. */
-  private async pace(channel: string): Promise<void> {
-    const now = Date.now();
-    const at = Math.max(now, this.nextFree.get(channel) ?? 0);
-    this.nextFree.set(channel, at + this.minIntervalMs);
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
-  }
-
   /** Classifies a failure; a rate limit also holds back the channel's next messages. */
   private failed(channel: string, e: unknown): Error {
     const error = classifySlackError(e);
     if (error instanceof RetryableDeliveryError && error.retryAfterMs !== undefined) {
-      this.nextFree.set(channel, Math.max(this.nextFree.get(channel) ?? 0, Date.now() + error.retryAfterMs));
+      this.pacer.holdFor(channel, error.retryAfterMs);
     }
     return error;
   }
-}
-
-/** "D0123/1763700000.000100" → ["D0123", "1763700000.000100"]. */
-function splitExternalId(id: string): [string | undefined, string | undefined] {
-  const slash = id.indexOf('/');
-  return slash > 0 ? [id.slice(0, slash), id.slice(slash + 1)] : [undefined, undefined];
 }
