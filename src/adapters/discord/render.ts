@@ -2,12 +2,12 @@
  * Reply → Discord message: a pure rendering of the platform-neutral Reply as one embed plus
  * buttons, the Discord twin of the Slack renderer (../slack/render.ts).
  *
- * Everything a Reply holds may be user input, so all of it is escaped: every ASCII punctuation
- * character gets a backslash (Discord shows `\x` as `x` for any ASCII punctuation `x`), which
+ * Everything a Reply holds may be user input, so all of it is escaped: every character that can
+ * start markup gets a backslash (Discord shows `\x` as `x` for any ASCII punctuation `x`), which
  * neutralises bold/italic/strike/spoilers/code, headings, lists and quotes at line starts, masked
- * links, autolinks (`https\://`), emoji shortcodes and every `<…>` syntax (mentions, channels,
- * slash-command mentions, custom emoji, timestamps); `@everyone`/`@here` also get a zero-width
- * space after the `@`. The renderer adds markup only around escaped text, and every message says
+ * links and every `<…>` syntax (mentions, channels, slash-command mentions, custom emoji,
+ * timestamps); `@everyone`/`@here` also get a zero-width space after the `@`. Other punctuation
+ * stays as it is, so versions and references read plainly (a bare URL stays a visible link). The renderer adds markup only around escaped text, and every message says
  * `allowed_mentions: { parse: [] }`, so nothing posted through the bot can ping anyone.
  *
  * Layout (one embed, always; Discord's 6000-character total leaves little to gain from a second):
@@ -35,6 +35,7 @@ import { formatTable, mapTimeMarks, plainTimes, stripTimeMarkDelimiters } from '
 import type { Action, Block, Reply } from '../../core/reply.js';
 import type { Finding } from '../../domain/types.js';
 import { DISCORD_LIMITS } from './limits.js';
+import { truncateMarked, truncatePlain } from '../text-cut.js';
 
 /** The body of POST /channels/:id/messages, of a message PATCH and of interaction replies. */
 export interface DiscordMessage {
@@ -88,8 +89,18 @@ const MAX_HEADING = 256;
 /** `@everyone` and `@here`: a zero-width space after the `@` keeps them from being mentions. */
 const MASS_MENTION = /@(?=everyone|here)/gi;
 
-/** Every ASCII punctuation character; Discord shows a backslash before any of them as the character alone. */
-const ASCII_PUNCTUATION = /[!-/:-@[-`{-~]/g;
+/**
+ * Characters that can start Discord markup anywhere in a line: emphasis, strike, spoiler, code,
+ * mentions, channels, emoji, timestamps (`<…>`), block quotes (`>`), masked links (`[…](…)`) and
+ * headings (`#`). Discord shows a backslash before any ASCII punctuation as the character alone.
+ */
+const INLINE_MARKUP = /[\\*_~`|<>[\]()#]/g;
+
+/**
+ * What makes a list at the start of a line (after INLINE_MARKUP ran): `-` or `+` before a space,
+ * `-#` subtext, or a number and a dot before a space.
+ */
+const LINE_START_MARKUP = /^(\s*)(?:([-+])(?=\s|$|\\#)|(\d+)\.(?=\s|$))/gm;
 
 /** A timestamp token as discordText writes it (at most 19 characters). */
 const TIME_TOKEN = /^<t:-?\d{1,12}:F>/;
@@ -102,12 +113,18 @@ export function commandOfCustomId(customId: string): string | null {
 }
 
 /**
- * Discord markdown that shows exactly `text`: every ASCII punctuation character is backslash-escaped
- * (so no markdown, link, mention, emoji or timestamp syntax survives) and `@everyone`/`@here` get a
- * zero-width space after the `@`.
+ * Discord markdown that shows exactly `text`: every character that could start markup is
+ * backslash-escaped (so no emphasis, link, mention, emoji, timestamp, heading, quote or list
+ * survives), other punctuation is left as it is so versions and references read plainly, and
+ * `@everyone`/`@here` get a zero-width space after the `@`.
  */
 export function escapeDiscord(text: string): string {
-  return text.replace(MASS_MENTION, '@\u200B').replace(ASCII_PUNCTUATION, '\\$&');
+  return text
+    .replace(MASS_MENTION, '@\u200B')
+    .replace(INLINE_MARKUP, '\\$&')
+    .replace(LINE_START_MARKUP, (_m, space: string, bullet: string | undefined, digits: string | undefined) =>
+      bullet ? `${space}\\${bullet}` : `${space}${digits}\\.`,
+    );
 }
 
 /**
@@ -154,16 +171,7 @@ function cutIndex(s: string, max: number): number {
 
 /** Escaped markdown cut to at most `max` characters, marked with `…` when cut. */
 function truncate(s: string, max: number): string {
-  if (s.length <= max) return s;
-  return `${s.slice(0, cutIndex(s, max - 1))}…`;
-}
-
-/** Plain text cut to at most `max` characters (no markup to respect), marked with `…` when cut. */
-function truncatePlain(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const code = s.charCodeAt(max - 2);
-  const end = code >= 0xd800 && code <= 0xdbff ? max - 2 : max - 1;
-  return `${s.slice(0, end)}…`;
+  return truncateMarked(s, max, cutIndex);
 }
 
 /** Text for inside a code span or block, where escapes do not work: time marks as fallback, no mass mentions. */

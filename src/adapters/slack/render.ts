@@ -11,6 +11,7 @@ import { formatTable, mapTimeMarks, plainTimes, stripTimeMarkDelimiters, toPlain
 import type { Action, Block, Reply } from '../../core/reply.js';
 import type { Finding } from '../../domain/types.js';
 import { SLACK_LIMITS } from './limits.js';
+import { truncateMarked, truncatePlain } from '../text-cut.js';
 
 type KnownBlock = types.KnownBlock;
 type SectionBlock = types.SectionBlock;
@@ -101,16 +102,7 @@ function cutIndex(s: string, max: number): number {
 
 /** Escaped mrkdwn cut to at most `max` characters, marked with `…` when cut. */
 function truncateMrkdwn(s: string, max: number): string {
-  if (s.length <= max) return s;
-  return `${s.slice(0, cutIndex(s, max - 1))}…`;
-}
-
-/** Plain text cut to at most `max` characters (no markup to respect), marked with `…` when cut. */
-function truncatePlain(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const code = s.charCodeAt(max - 2);
-  const end = code >= 0xd800 && code <= 0xdbff ? max - 2 : max - 1;
-  return `${s.slice(0, end)}…`;
+  return truncateMarked(s, max, cutIndex);
 }
 
 /** Escaped mrkdwn split into chunks of at most `max` characters, at line boundaries where possible. */
