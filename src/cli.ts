@@ -115,7 +115,7 @@ export async function runCli(
 async function discordRegisterCommand(config: Config, args: string[], io: { stdout: Out; stderr: Out }): Promise<number> {
   const parsed = options(args, { guild: { type: 'string' } }, false);
   const guild = parsed.values.guild;
-  if (guild !== undefined && !/^\d{5,25}$/.test(guild)) {
+  if (guild !== undefined && !/^\d{1,25}$/.test(guild)) {
     io.stderr.write('upgrade-desk discord:register: --guild takes a server id (digits; Developer Mode → right-click the server → Copy Server ID).\n');
     return 2;
   }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FakeDiscord } from '../fakes/fake-discord.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/upgrade-desk.js');
@@ -167,6 +168,60 @@ describe('the upgrade-desk command line', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('registers the Discord commands with discord:register, and refuses without the Discord settings', async () => {
+    const fake = await FakeDiscord.start();
+    try {
+      const env = { DISCORD_TOKEN: fake.token, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl };
+      const r = await cli(['discord:register', '--guild', '1000'], '', env);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(r.stdout).toContain('Registered /upgrade');
+      expect(r.stdout).toContain(`client_id=${fake.applicationId}&scope=bot%20applications.commands&permissions=84992`);
+      expect(fake.commands.guilds.get('1000')?.map((c: { name: string }) => c.name)).toEqual(['upgrade', 'upgrade-admin']);
+      const bad = await cli(['discord:register', '--guild', 'my-server'], '', env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--guild takes a server id');
+      const none = await cli(['discord:register']);
+      expect(none.code).toBe(78);
+      expect(none.stderr).toContain('DISCORD_TOKEN and DISCORD_APPLICATION_ID');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('starts with Discord settings, connects to the gateway and answers /upgrade help', async () => {
+    const fake = await FakeDiscord.start();
+    const fresh = mkdtempSync(path.join(tmpdir(), 'upgrade-desk-discord-start-'));
+    try {
+      const child = spawn(process.execPath, [BIN, 'start'], {
+        cwd: fresh,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: fresh,
+          LOG_LEVEL: 'warn',
+          PORT: '0',
+          DISCORD_TOKEN: fake.token,
+          DISCORD_APPLICATION_ID: fake.applicationId,
+          DISCORD_API_URL: fake.apiUrl,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await fake.ready(20_000).catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${stderr}`);
+      });
+      const { token } = fake.sendInteraction(fake.slashCommand({ userId: '2200', channelId: '1100', name: 'upgrade', subcommand: 'help' }));
+      const answer = await fake.waitFor(() => fake.original(token)?.embeds[0], 15_000, 'the answer to /upgrade help');
+      expect(JSON.stringify(answer)).toContain('/upgrade request');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      await fake.close();
       rmSync(fresh, { recursive: true, force: true });
     }
   });
