@@ -321,6 +321,9 @@ describe('Discord commands', () => {
     const form = await slashForm(h, JANE, 'upgrade request');
     expect(form.custom_id).toBe('upgrade_request');
     expect(form.components).toHaveLength(5);
+    // Some options given but not all the form needs: the form opens with them filled in.
+    const partial = await slashForm(h, JANE, 'upgrade request', { device: 'edge-01', mac: '00:1A:2B:3C:4D:5E' });
+    expect(formValues(partial)).toMatchObject({ device: 'edge-01', version: '', hardware: 'MAC: 00:1A:2B:3C:4D:5E\nIP: \nSerial: ' });
     const fields = (mac: string) => ({
       device: 'edge-01',
       version: '7.1.0',

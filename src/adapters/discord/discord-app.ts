@@ -98,7 +98,7 @@ function confirmation(command: string): { reply: Reply; rows: DiscordMessage['co
     rows: [
       {
         type: ComponentType.ActionRow,
-        components: [{ type: ComponentType.Button, style: ButtonStyle.Danger, label, custom_id: `${CONFIRMED_PREFIX}${command.replace(/^\//, '/')}` }],
+        components: [{ type: ComponentType.Button, style: ButtonStyle.Danger, label, custom_id: `${CONFIRMED_PREFIX}${command}` }],
       },
     ],
   };

@@ -1,0 +1,114 @@
+/**
+ * The outbox's Discord sink against the fake Discord REST API on 127.0.0.1, through the real
+ * @discordjs/rest client configured as the bot configures it (no retries, 429s rejected): posts,
+ * edits in place, direct messages, and the retry decision for each kind of failure.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { REST } from '@discordjs/rest';
+import { actions, reply, text } from '../../src/core/reply.js';
+import { DiscordSink } from '../../src/adapters/discord/discord-sink.js';
+import { PermanentDeliveryError, RetryableDeliveryError } from '../../src/infra/outbox/outbox-worker.js';
+import type { OutboxMessage } from '../../src/ports.js';
+import { FakeDiscord } from '../fakes/fake-discord.js';
+import { MemoryLogger } from '../fakes/memory-logger.js';
+
+const CHANNEL = '1100';
+const OPS = '1900';
+
+let fake: FakeDiscord;
+let sink: DiscordSink;
+let nextId = 1;
+
+function message(destination: string, title: string, overrides: Partial<OutboxMessage> = {}): OutboxMessage {
+  return {
+    id: nextId++,
+    dedupeKey: `k${nextId}`,
+    requestId: 1,
+    kind: 'progress',
+    destination,
+    payload: { ...reply(title, text('@everyone look'), actions({ label: 'Next', command: '/upgrade-admin run UPG-000001 next' })), visibility: 'channel' },
+    status: 'pending',
+    attempts: 0,
+    createdAt: new Date(),
+    nextAttemptAt: new Date(),
+    sentAt: null,
+    externalId: null,
+    revision: 0,
+    lastError: null,
+    claimedUntil: null,
+    ...overrides,
+  };
+}
+
+beforeAll(async () => {
+  fake = await FakeDiscord.start();
+  const rest = new REST({ api: fake.apiUrl, retries: 0, rejectOnRateLimit: () => true }).setToken(fake.token);
+  sink = new DiscordSink({ rest, opsChannel: OPS, log: new MemoryLogger(), minIntervalMs: 0 });
+});
+
+afterAll(async () => {
+  await fake.close();
+});
+
+describe('the Discord sink', () => {
+  it('takes discord:<channel> and discord-dm:<user> destinations only', () => {
+    expect(sink.accepts('discord:1100')).toBe(true);
+    expect(sink.accepts('discord-dm:2200')).toBe(true);
+    for (const other of ['discord:', 'discord:#general', 'slack:C0ACME', 'email:x@y.example', 'ops']) expect(sink.accepts(other)).toBe(false);
+  });
+
+  it('posts with mentions switched off, shows agent buttons only in the ops channel, and edits the posted message in place', async () => {
+    const posted = await sink.deliver(message(`discord:${CHANNEL}`, 'Progress 10%'));
+    const [channel, id] = posted.externalId!.split('/');
+    expect(channel).toBe(CHANNEL);
+    const stored = fake.messagesIn(CHANNEL).find((m) => m.id === id)!;
+    expect(stored.allowedMentions).toEqual({ parse: [] });
+    expect(stored.components).toEqual([]);
+    const edited = await sink.deliver(message(`discord:${CHANNEL}`, 'Progress 50%', { externalId: posted.externalId, revision: 1 }));
+    expect(edited.externalId).toBe(posted.externalId);
+    expect(fake.messagesIn(CHANNEL).filter((m) => m.id === id)[0]).toMatchObject({ edits: 1 });
+    expect(JSON.stringify(fake.messagesIn(CHANNEL).find((m) => m.id === id)!.embeds)).toContain('Progress 50%');
+
+    const ops = await sink.deliver(message(`discord:${OPS}`, 'Progress 10%'));
+    const opsMessage = fake.messagesIn(OPS).find((m) => m.id === ops.externalId!.split('/')[1])!;
+    expect(JSON.stringify(opsMessage.components)).toContain('cmd:/upgrade-admin run UPG-000001 next');
+  });
+
+  it('posts a fresh message when the one to edit was deleted', async () => {
+    const posted = await sink.deliver(message(`discord:${CHANNEL}`, 'Card'));
+    const id = posted.externalId!.split('/')[1]!;
+    const res = await fetch(`${fake.apiUrl}/v10/channels/${CHANNEL}/messages/${id}`, { method: 'DELETE', headers: { authorization: `Bot ${fake.token}` } });
+    expect(res.status).toBeLessThan(300);
+    const again = await sink.deliver(message(`discord:${CHANNEL}`, 'Card, decided', { externalId: posted.externalId, revision: 1 }));
+    expect(again.externalId).not.toBe(posted.externalId);
+    expect(JSON.stringify(fake.messagesIn(CHANNEL).at(-1)!.embeds)).toContain('Card, decided');
+  });
+
+  it('opens a direct-message channel once per person and posts there', async () => {
+    const first = await sink.deliver(message('discord-dm:2200', 'Consent needed'));
+    const second = await sink.deliver(message('discord-dm:2200', 'Scheduled'));
+    const dm = fake.dmChannels.get('2200');
+    expect(first.externalId?.startsWith(`${dm}/`)).toBe(true);
+    expect(second.externalId?.startsWith(`${dm}/`)).toBe(true);
+    expect(fake.requestsTo('POST', '/users/@me/channels')).toHaveLength(1);
+  });
+
+  it('gives up on a channel Discord does not know', async () => {
+    await expect(sink.deliver(message('discord:424242', 'Lost'))).rejects.toBeInstanceOf(PermanentDeliveryError);
+  });
+
+  it('asks the outbox to retry after a 429 for as long as Retry-After says, and after a 500', async () => {
+    fake.failNext(1, { status: 429, retryAfterSeconds: 2 }, (method, p) => method === 'POST' && p === `/channels/${CHANNEL}/messages`);
+    const limited = await sink.deliver(message(`discord:${CHANNEL}`, 'Limited')).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(RetryableDeliveryError);
+    expect((limited as RetryableDeliveryError).retryAfterMs).toBeGreaterThanOrEqual(2000);
+    fake.failNext(1, { status: 500 }, (method, p) => method === 'POST' && p === '/channels/1200/messages');
+    await expect(sink.deliver(message('discord:1200', 'Broken'))).rejects.toBeInstanceOf(RetryableDeliveryError);
+    // The refused message was not posted; the next delivery to the channel is.
+    expect(fake.messagesIn(CHANNEL).some((m) => JSON.stringify(m.embeds).includes('Limited'))).toBe(false);
+  });
+
+  it('refuses a payload that is not a reply', async () => {
+    await expect(sink.deliver(message(`discord:${CHANNEL}`, 'x', { payload: 'hello' }))).rejects.toBeInstanceOf(PermanentDeliveryError);
+  });
+});
