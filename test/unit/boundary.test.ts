@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const PLATFORM_PACKAGES = ['@slack/bolt', 'discord.js', 'typeorm', 'agenda', 'nodemailer'];
+const PLATFORM_PACKAGES = ['@slack/bolt', '@slack/web-api', 'discord.js', '@discordjs/rest', 'discord-api-types', 'typeorm', 'agenda', 'nodemailer'];
 const GUARDED = ['commands', 'src/core', 'src/domain', 'src/services'];
 
 function sourceFiles(dir: string): string[] {
