@@ -399,6 +399,17 @@ describe('Discord commands', () => {
     expect(h.fake.callbacks.filter((c) => c.token === payload.token)).toHaveLength(1);
   });
 
+  it('reconnects when the gateway connection drops, resuming the session, and goes on answering', async () => {
+    const identified = h.fake.identifies;
+    await h.fake.dropGateway();
+    await h.fake.ready(20_000);
+    // The client resumed its session (op 6) rather than identifying again.
+    expect(h.fake.gatewayPayloads.some((p) => (p as { op?: number }).op === 6)).toBe(true);
+    expect(h.fake.identifies).toBe(identified);
+    const { text } = await slash(h, JANE, 'upgrade windows');
+    expect(text).toMatch(/maintenance|window/i);
+  }, 30_000);
+
   it('registers the commands built from commands/ for one server, replacing the previous set', async () => {
     const first = await registerCommands({ token: h.fake.token, applicationId: h.fake.applicationId, apiUrl: h.fake.apiUrl, guildId: GUILD, registry });
     expect(first.scope).toBe('guild');

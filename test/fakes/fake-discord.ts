@@ -630,6 +630,15 @@ export class FakeDiscord {
   }
 
   /**
+   * Cuts every gateway connection as a network failure would (no close frame), so clients reconnect
+   * and RESUME; resolves once they are gone from the server's side.
+   */
+  async dropGateway(): Promise<void> {
+    for (const session of this.sessions) session.socket.terminate();
+    await this.waitFor(() => this.sessions.size === 0, 1000, 'gateway sockets to drop').catch(() => undefined);
+  }
+
+  /**
    * Stops the server: closes every gateway WebSocket (handshake, then cut after 1 s) and HTTP
    * connection. Destroy discord.js clients first, or they try to reconnect.
    */
