@@ -97,6 +97,15 @@ describe('application commands', () => {
     }
   });
 
+  it('keeps each command under the 8,000 characters Discord allows for names, descriptions and choices', () => {
+    const size = (o: { name: string; description?: string; choices?: Array<{ name: string; value: unknown }>; options?: unknown[] }): number =>
+      o.name.length +
+      (o.description?.length ?? 0) +
+      (o.choices ?? []).reduce((n, c) => n + c.name.length + String(c.value).length, 0) +
+      ((o.options ?? []) as Array<Parameters<typeof size>[0]>).reduce((n, x) => n + size(x), 0);
+    for (const c of commands) expect(size(c as Parameters<typeof size>[0])).toBeLessThanOrEqual(8000);
+  });
+
   it('puts required options before optional ones, as Discord demands', () => {
     for (const c of registry.commands) {
       const options = commandOptions(c);
