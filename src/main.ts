@@ -33,7 +33,6 @@ import { SlackSink } from './adapters/slack/slack-sink.js';
 import { startDiscordAdapter } from './adapters/discord/discord-app.js';
 import type { DiscordAdapter } from './adapters/discord/discord-app.js';
 import { DiscordSink } from './adapters/discord/discord-sink.js';
-import { REST } from '@discordjs/rest';
 import { formatImportSummary, importRecordsFiles, formatImportProblems } from './services/import-records.js';
 
 /** The wall clock. */
@@ -203,15 +202,8 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     if (slack) {
       chatSinks.push(new SlackSink({ client: slack.sinkClient, opsChannel: config.slack?.opsChannel, log, minIntervalMs: options.slackMinIntervalMs }));
     }
-    if (config.discord) {
-      // Its own REST client: no retries and no waiting on 429 inside it, the outbox retries durably.
-      const rest = new REST({
-        ...(config.discord.apiUrl ? { api: config.discord.apiUrl } : {}),
-        retries: 0,
-        rejectOnRateLimit: () => true,
-        timeout: 15_000,
-      }).setToken(config.discord.token);
-      chatSinks.push(new DiscordSink({ rest, opsChannel: config.discord.opsChannel, log, minIntervalMs: options.discordMinIntervalMs }));
+    if (discord) {
+      chatSinks.push(new DiscordSink({ rest: discord.sinkRest, opsChannel: config.discord?.opsChannel, log, minIntervalMs: options.discordMinIntervalMs }));
     }
     outbox = new OutboxWorker({
       outbox: app.deps.store.outbox,

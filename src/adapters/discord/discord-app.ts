@@ -7,6 +7,7 @@
  * so Discord's 3-second limit holds whatever a command costs; forms are opened as the first answer.
  */
 import { randomUUID } from 'node:crypto';
+import { REST } from '@discordjs/rest';
 import { Client, Events, GatewayIntentBits, MessageFlags } from 'discord.js';
 import type {
   AutocompleteInteraction,
@@ -70,6 +71,8 @@ export interface DiscordAdapterOptions {
 /** A started Discord adapter. */
 export interface DiscordAdapter {
   client: Client;
+  /** The REST client for the outbox sink: no retries and no waiting on 429 inside it (the outbox retries durably). */
+  sinkRest: REST;
   stop(): Promise<void>;
 }
 
@@ -346,8 +349,12 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     );
   }
   log.info({ user: client.user?.tag ?? null, ops: settings.opsChannel ?? null }, 'Discord connected');
+  const sinkRest = new REST({ ...(settings.apiUrl ? { api: settings.apiUrl } : {}), retries: 0, rejectOnRateLimit: () => true, timeout: 15_000 }).setToken(
+    settings.token,
+  );
   return {
     client,
+    sinkRest,
     async stop() {
       await client.destroy().catch((e: unknown) => log.warn({ err: String(e) }, 'Discord client did not stop cleanly'));
     },
