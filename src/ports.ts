@@ -243,6 +243,61 @@ export interface SecretRepository {
   purge(requestId: number, at: Date): Promise<number>;
 }
 
+/** What mailauth concluded about a received e-mail: each verdict as it says it ("pass", "fail", "none", "temperror", …). */
+export interface MailAuthentication {
+  spf: string;
+  dkim: string;
+  dmarc: string;
+}
+
+/** An e-mail the intake received, remembered by its Message-ID. */
+export interface InboundMail {
+  id: number;
+  messageId: string;
+  fromAddress: string;
+  subject: string;
+  receivedAt: Date;
+  /** What became of it: filed, rejected, help, unknown_sender, dropped, failed; null while it is being handled. */
+  outcome: string | null;
+  requestRef: string | null;
+  authentication: MailAuthentication | null;
+  note: string | null;
+}
+
+export interface InboundMailRepository {
+  /**
+   * Records a message the first time its Message-ID is seen and returns it; null when that
+   * Message-ID was recorded before (a repeated delivery: nothing is to be done).
+   */
+  claim(mail: Pick<InboundMail, 'messageId' | 'fromAddress' | 'subject' | 'receivedAt'>): Promise<InboundMail | null>;
+  /** Records what became of a claimed message. */
+  settle(id: number, result: Pick<InboundMail, 'outcome' | 'requestRef' | 'authentication' | 'note'>): Promise<void>;
+  byMessageId(messageId: string): Promise<InboundMail | null>;
+  /** The received mails that filed or concern a request, oldest first. */
+  forRequest(ref: string): Promise<InboundMail[]>;
+}
+
+/** A one-time e-mail approval link for one representative and one request. */
+export interface ApprovalLink {
+  /** Random and unguessable; the link carries it with a signature. */
+  id: string;
+  requestId: number;
+  personId: number;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  decision: 'approved' | 'declined' | null;
+}
+
+export interface ApprovalLinkRepository {
+  create(link: Pick<ApprovalLink, 'id' | 'requestId' | 'personId' | 'createdAt' | 'expiresAt'>): Promise<void>;
+  byId(id: string): Promise<ApprovalLink | null>;
+  /** Marks an unused link used with the decision; false when it was used already (at most one caller wins). */
+  use(id: string, at: Date, decision: 'approved' | 'declined'): Promise<boolean>;
+  /** The links of a request, oldest first. */
+  forRequest(requestId: number): Promise<ApprovalLink[]>;
+}
+
 /** Encrypts and decrypts secrets (src/infra/secrets.ts); the key never leaves it. */
 export interface SecretBox {
   seal(plain: string): SealedSecret;
@@ -330,6 +385,8 @@ export interface Repositories {
   problems: ProblemRepository;
   records: RecordsRepository;
   secrets: SecretRepository;
+  inboundMail: InboundMailRepository;
+  approvalLinks: ApprovalLinkRepository;
 }
 
 /** Repositories plus transactions: inside `transaction`, all writes commit together or not at all. */

@@ -19,12 +19,15 @@ import { RequestItemEntity } from '../../entities/request-item.entity.js';
 import { RunEventEntity } from '../../entities/run-event.entity.js';
 import { RunEntity } from '../../entities/run.entity.js';
 import { SecretEntity } from '../../entities/secret.entity.js';
+import { InboundMailEntity } from '../../entities/inbound-mail.entity.js';
+import { ApprovalLinkEntity } from '../../entities/approval-link.entity.js';
 import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
 import { WindowEntity } from '../../entities/window.entity.js';
 import { InitialSchema1763726400000 } from '../../migrations/1763726400000-initial-schema.js';
 import { AgendaJobs1763812800000 } from '../../migrations/1763812800000-agenda-jobs.js';
 import { OutboxDelivery1763812900000 } from '../../migrations/1763812900000-outbox-delivery.js';
 import { ConsentFingerprintAndPostCheck1763813000000 } from '../../migrations/1763813000000-consent-fingerprint-and-post-check.js';
+import { EmailIntake1764400000000 } from '../../migrations/1764400000000-email-intake.js';
 
 /** Every entity class, listed explicitly. */
 export const ENTITIES = [
@@ -42,10 +45,18 @@ export const ENTITIES = [
   OutboxMessageEntity,
   SecretEntity,
   ProblemReportEntity,
+  InboundMailEntity,
+  ApprovalLinkEntity,
 ];
 
 /** Every migration class, oldest first. */
-export const MIGRATIONS = [InitialSchema1763726400000, AgendaJobs1763812800000, OutboxDelivery1763812900000, ConsentFingerprintAndPostCheck1763813000000];
+export const MIGRATIONS = [
+  InitialSchema1763726400000,
+  AgendaJobs1763812800000,
+  OutboxDelivery1763812900000,
+  ConsentFingerprintAndPostCheck1763813000000,
+  EmailIntake1764400000000,
+];
 
 /** The SQLite file used when neither a URL nor a path is given. */
 export const DEFAULT_SQLITE_PATH = 'data/upgrade-desk.sqlite';

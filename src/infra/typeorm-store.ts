@@ -36,6 +36,8 @@ import type {
   RequestRepository,
   RunRepository,
   SecretRepository,
+  InboundMailRepository,
+  ApprovalLinkRepository,
   Store,
   WindowRepository,
 } from '../ports.js';
@@ -59,6 +61,7 @@ import {
 } from './entity-mappers.js';
 import { Mutex } from './mutex.js';
 import { outboxRepositoryFor } from './outbox-repository.js';
+import { approvalLinkRepositoryFor, inboundMailRepositoryFor } from './email-repositories.js';
 import { chunks, upsertRecords } from './records-upsert.js';
 
 /** Ids per `IN (…)` list. */
@@ -563,7 +566,22 @@ export function repositoriesFor(m: EntityManager): Repositories {
     },
   };
 
-  return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records, secrets };
+  return {
+    customers,
+    people,
+    devices,
+    releases,
+    windows,
+    requests,
+    runs,
+    audit,
+    outbox,
+    problems,
+    records,
+    secrets,
+    inboundMail: inboundMailRepositoryFor(m),
+    approvalLinks: approvalLinkRepositoryFor(m),
+  };
 }
 
 type Method = (...args: unknown[]) => Promise<unknown>;
@@ -589,6 +607,8 @@ export class TypeOrmStore implements Store {
   readonly problems: ProblemRepository;
   readonly records: RecordsRepository;
   readonly secrets: SecretRepository;
+  readonly inboundMail: InboundMailRepository;
+  readonly approvalLinks: ApprovalLinkRepository;
 
   private readonly base: Repositories;
   private readonly context = new AsyncLocalStorage<TxContext>();
@@ -610,6 +630,8 @@ export class TypeOrmStore implements Store {
     this.outbox = this.delegate('outbox');
     this.problems = this.delegate('problems');
     this.secrets = this.delegate('secrets');
+    this.inboundMail = this.delegate('inboundMail');
+    this.approvalLinks = this.delegate('approvalLinks');
     // Multi-statement writes get their own transaction when called outside one.
     this.requests = { ...this.delegate('requests'), create: (draft) => this.transaction((tx) => tx.requests.create(draft)) };
     this.records = { upsert: (batch, onProgress) => this.transaction((tx) => tx.records.upsert(batch, onProgress)) };

@@ -43,6 +43,10 @@ import type {
   RunRepository,
   SealedSecret,
   SecretRepository,
+  InboundMailRepository,
+  InboundMail,
+  ApprovalLinkRepository,
+  ApprovalLink,
   Store,
   UpsertCounts,
   WindowRepository,
@@ -76,7 +80,8 @@ interface Tables {
     | 'audit'
     | 'outbox'
     | 'problems'
-    | 'secrets',
+    | 'secrets'
+    | 'inboundMail',
     number
   >;
   customers: Map<number, Customer>;
@@ -93,6 +98,8 @@ interface Tables {
   outbox: Map<number, OutboxMessage>;
   problems: Map<number, ProblemReport>;
   secrets: Map<number, SecretRow>;
+  inboundMail: Map<number, InboundMail>;
+  approvalLinks: Map<string, ApprovalLink>;
 }
 
 function emptyTables(): Tables {
@@ -112,6 +119,7 @@ function emptyTables(): Tables {
       outbox: 0,
       problems: 0,
       secrets: 0,
+      inboundMail: 0,
     },
     customers: new Map(),
     people: new Map(),
@@ -127,6 +135,8 @@ function emptyTables(): Tables {
     outbox: new Map(),
     problems: new Map(),
     secrets: new Map(),
+    inboundMail: new Map(),
+    approvalLinks: new Map(),
   };
 }
 
@@ -153,6 +163,8 @@ function snapshotOf(t: Tables): Tables {
     outbox: new Map(t.outbox),
     problems: new Map(t.problems),
     secrets: new Map(t.secrets),
+    inboundMail: new Map(t.inboundMail),
+    approvalLinks: new Map(t.approvalLinks),
   };
 }
 
@@ -174,6 +186,8 @@ export class MemoryStore implements Store {
   readonly problems: ProblemRepository;
   readonly secrets: SecretRepository;
   readonly records: RecordsRepository;
+  readonly inboundMail: InboundMailRepository;
+  readonly approvalLinks: ApprovalLinkRepository;
 
   private t: Tables = emptyTables();
   private readonly raw: Repositories;
@@ -201,6 +215,8 @@ export class MemoryStore implements Store {
     this.outbox = guard(this.raw.outbox);
     this.problems = guard(this.raw.problems);
     this.secrets = guard(this.raw.secrets);
+    this.inboundMail = guard(this.raw.inboundMail);
+    this.approvalLinks = guard(this.raw.approvalLinks);
     this.requests = { ...guard(this.raw.requests), create: (d) => this.transaction((tx) => tx.requests.create(d)) };
     this.records = { upsert: (b, p) => this.transaction((tx) => tx.records.upsert(b, p)) };
   }
@@ -606,7 +622,55 @@ export class MemoryStore implements Store {
       },
     };
 
-    return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records, secrets };
+    const inboundMail: InboundMailRepository = {
+      claim: async (mail) => {
+        if ([...this.t.inboundMail.values()].some((row) => row.messageId === mail.messageId)) return null;
+        const row: InboundMail = {
+          id: this.next('inboundMail'),
+          messageId: mail.messageId,
+          fromAddress: mail.fromAddress,
+          subject: mail.subject,
+          receivedAt: new Date(mail.receivedAt.getTime()),
+          outcome: null,
+          requestRef: null,
+          authentication: null,
+          note: null,
+        };
+        this.t.inboundMail.set(row.id, row);
+        return copy(row);
+      },
+      settle: async (id, result) => {
+        const row = this.t.inboundMail.get(id);
+        if (row) this.t.inboundMail.set(id, { ...row, ...copy(result) });
+      },
+      byMessageId: async (messageId) => {
+        const row = [...this.t.inboundMail.values()].find((r) => r.messageId === messageId);
+        return row ? copy(row) : null;
+      },
+      forRequest: async (ref) => [...this.t.inboundMail.values()].filter((r) => r.requestRef === ref).map(copy),
+    };
+    const approvalLinks: ApprovalLinkRepository = {
+      create: async (link) => {
+        if (this.t.approvalLinks.has(link.id)) throw new Error(`approval link ${link.id} exists`);
+        this.t.approvalLinks.set(link.id, { ...copy(link), usedAt: null, decision: null });
+      },
+      byId: async (id) => {
+        const row = this.t.approvalLinks.get(id);
+        return row ? copy(row) : null;
+      },
+      use: async (id, at, decision) => {
+        const row = this.t.approvalLinks.get(id);
+        if (!row || row.usedAt !== null) return false;
+        this.t.approvalLinks.set(id, { ...row, usedAt: new Date(at.getTime()), decision });
+        return true;
+      },
+      forRequest: async (requestId) =>
+        [...this.t.approvalLinks.values()]
+          .filter((r) => r.requestId === requestId)
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
+          .map(copy),
+    };
+    return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records, secrets, inboundMail, approvalLinks };
   }
 
   /** Stores a new outbox message unless its dedupe key is taken; true when stored. */

@@ -967,6 +967,70 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
       });
     });
 
+    describe('received e-mail and approval links', () => {
+      let s: Seeded;
+      beforeEach(async () => {
+        s = await seed(store);
+      });
+
+      const mail = (messageId: string) => ({
+        messageId,
+        fromAddress: 'jane@acme.example',
+        subject: 'Upgrade request',
+        receivedAt: at('2026-11-21T12:00:00Z'),
+      });
+
+      it('claims a Message-ID once, settles it, and finds it by Message-ID and by request', async () => {
+        const claimed = await store.inboundMail.claim(mail('<a1@mail.acme.example>'));
+        expect(claimed).toEqual({ id: expect.any(Number), ...mail('<a1@mail.acme.example>'), outcome: null, requestRef: null, authentication: null, note: null });
+        expect(await store.inboundMail.claim(mail('<a1@mail.acme.example>'))).toBeNull();
+        const auth = { spf: 'pass', dkim: 'none', dmarc: 'fail' };
+        await store.inboundMail.settle(claimed!.id, { outcome: 'filed', requestRef: 'UPG-000001', authentication: auth, note: null });
+        expect(await store.inboundMail.byMessageId('<a1@mail.acme.example>')).toMatchObject({ outcome: 'filed', requestRef: 'UPG-000001', authentication: auth });
+        expect((await store.inboundMail.forRequest('UPG-000001')).map((m) => m.messageId)).toEqual(['<a1@mail.acme.example>']);
+        expect(await store.inboundMail.byMessageId('<none@x>')).toBeNull();
+      });
+
+      it('lets only one of two concurrent claims of one Message-ID win', async () => {
+        const results = await Promise.all([store.inboundMail.claim(mail('<race@x>')), store.inboundMail.claim(mail('<race@x>'))]);
+        expect(results.filter((r) => r !== null)).toHaveLength(1);
+      });
+
+      it('forgets a claim whose transaction rolled back, so the message is handled when it comes again', async () => {
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.inboundMail.claim(mail('<rolled-back@x>'));
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await store.inboundMail.claim(mail('<rolled-back@x>'))).not.toBeNull();
+      });
+
+      it('uses an approval link once, with its decision, and lists the links of a request', async () => {
+        const request = await store.requests.create(draft(s));
+        const link = { id: 'k'.repeat(43), requestId: request.id, personId: s.jane, createdAt: at('2026-11-21T12:00:00Z'), expiresAt: at('2026-11-24T12:00:00Z') };
+        await store.approvalLinks.create(link);
+        expect(await store.approvalLinks.byId(link.id)).toEqual({ ...link, usedAt: null, decision: null });
+        expect(await store.approvalLinks.use(link.id, at('2026-11-21T13:00:00Z'), 'approved')).toBe(true);
+        expect(await store.approvalLinks.use(link.id, at('2026-11-21T13:01:00Z'), 'declined')).toBe(false);
+        expect(await store.approvalLinks.byId(link.id)).toEqual({ ...link, usedAt: at('2026-11-21T13:00:00Z'), decision: 'approved' });
+        expect(await store.approvalLinks.use('unknown', at('2026-11-21T13:00:00Z'), 'approved')).toBe(false);
+        expect((await store.approvalLinks.forRequest(request.id)).map((l) => l.id)).toEqual([link.id]);
+        expect(await store.approvalLinks.byId('unknown')).toBeNull();
+      });
+
+      it('lets only one of two concurrent uses of a link win', async () => {
+        const request = await store.requests.create(draft(s));
+        const link = { id: 'race-link', requestId: request.id, personId: s.jane, createdAt: at('2026-11-21T12:00:00Z'), expiresAt: at('2026-11-24T12:00:00Z') };
+        await store.approvalLinks.create(link);
+        const uses = await Promise.all([
+          store.approvalLinks.use(link.id, at('2026-11-21T13:00:00Z'), 'approved'),
+          store.approvalLinks.use(link.id, at('2026-11-21T13:00:00Z'), 'declined'),
+        ]);
+        expect(uses.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
     describe('transactions', () => {
       let s: Seeded;
       beforeEach(async () => {
