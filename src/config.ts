@@ -89,6 +89,9 @@ const schema = z
     SMTP_URL: url(['smtp:', 'smtps:'], 'smtp://user:pass@mail.example.com:587'),
     MAIL_FROM: email.default('Upgrade Desk <upgrades@localhost>'),
     SMTP_INTAKE_PORT: port(2525),
+    SMTP_INTAKE_HOST: optionalText.refine((v) => v === undefined || /^[0-9a-fA-F:.]+$|^localhost$/.test(v), {
+      message: 'expected an address to listen on, e.g. 127.0.0.1 (default) or 0.0.0.0',
+    }),
     INTAKE_ADDRESS: email.default('upgrades@localhost'),
     IMAP_URL: url(['imap:', 'imaps:'], 'imaps://user:pass@mail.example.com:993'),
     PORT: port(3000),
@@ -171,7 +174,7 @@ export interface Config {
     /** The post-upgrade status URL check: per-attempt timeout and retries after the first attempt. */
     statusCheck: { timeoutMs: number; retries: number };
   };
-  mail: { smtpUrl?: string; from: string; intakePort: number; intakeAddress: string; imapUrl?: string };
+  mail: { smtpUrl?: string; from: string; intakePort: number; intakeHost: string; intakeAddress: string; imapUrl?: string };
   port: number;
   publicUrl: string;
   secretsKey?: Buffer;
@@ -232,7 +235,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       simulate: { stepMs: e.SIMULATE_STEP_MS, failures: simulateFailures(e.SIMULATE_FAIL) },
       statusCheck: { timeoutMs: e.STATUS_CHECK_TIMEOUT_MS, retries: e.STATUS_CHECK_RETRIES },
     },
-    mail: { smtpUrl: e.SMTP_URL, from, intakePort: e.SMTP_INTAKE_PORT, intakeAddress: e.INTAKE_ADDRESS, imapUrl: e.IMAP_URL },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from,
+      intakePort: e.SMTP_INTAKE_PORT,
+      intakeHost: e.SMTP_INTAKE_HOST ?? '127.0.0.1',
+      intakeAddress: e.INTAKE_ADDRESS,
+      imapUrl: e.IMAP_URL,
+    },
     port: e.PORT,
     publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
     secretsKey: e.SECRETS_KEY ? (decodeKey(e.SECRETS_KEY) ?? undefined) : undefined,

@@ -71,6 +71,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   });
   const device = await startSimulatedDevice({ version: '5.2.0' });
   const bot = await startBot(config, {
+    // The demo runs beside a running bot: it takes no e-mail on the intake port.
+    smtpIntake: false,
     output: out as Writable,
     sinks: [new DemoSink(out)],
     executor: new SimulateExecutor({

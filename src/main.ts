@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { registry } from '../commands/index.js';
@@ -33,6 +34,12 @@ import { SlackSink } from './adapters/slack/slack-sink.js';
 import { startDiscordAdapter } from './adapters/discord/discord-app.js';
 import type { DiscordAdapter } from './adapters/discord/discord-app.js';
 import { DiscordSink } from './adapters/discord/discord-sink.js';
+import { MailSink } from './adapters/email/mail-sink.js';
+import { startSmtpIntake, mailauthAuthenticator } from './adapters/email/smtp-intake.js';
+import type { SmtpIntake } from './adapters/email/smtp-intake.js';
+import type { MailAuthenticator } from './adapters/email/mail-intake.js';
+import { createMailer } from './infra/mailer.js';
+import type { Mailer } from './infra/mailer.js';
 import { formatImportSummary, importRecordsFiles, formatImportProblems } from './services/import-records.js';
 
 /** The wall clock. */
@@ -145,6 +152,8 @@ export interface RunningBot {
   url: string;
   /** Delivers the outbox (drain it in tests and the demo). */
   outbox: OutboxWorker;
+  /** The port the SMTP intake listens on; null when it was not started. */
+  smtpPort: number | null;
   engine: EngineDeps;
   stop(): Promise<void>;
 }
@@ -154,8 +163,14 @@ export interface BotOptions {
   clock?: Clock;
   executor?: Executor;
   statusChecker?: StatusChecker;
-  /** Sinks tried before the console and log sinks. */
+  /** Sinks tried before the chat, e-mail, console and log sinks. */
   sinks?: OutboxSink[];
+  /** Sends or spools the e-mail notices (default: SMTP_URL, else `.eml` files in DATA_DIR/outbox); the caller closes it. */
+  mailer?: Mailer;
+  /** Start the SMTP intake on SMTP_INTAKE_PORT (default true; the demo leaves it off). */
+  smtpIntake?: boolean;
+  /** SPF/DKIM/DMARC check of received mail (default mailauth with real DNS). */
+  mailAuthenticator?: MailAuthenticator;
   /** Where the console sink prints the messages (default stdout). */
   output?: Writable;
   queueOptions?: QueueOptions;
@@ -171,7 +186,7 @@ export interface BotOptions {
 /**
  * Starts the bot: the database, the queue (processing jobs with the configured executor), Slack
  * when configured (`/slack/events` on PORT, or Socket Mode), Discord when configured (the gateway),
- * the outbox worker (Slack, Discord, console and log sinks) and the status endpoint on PORT
+ * the outbox worker (Slack, Discord, e-mail, console and log sinks) and the status endpoint on PORT
  * (`/healthz`); the e-mail and web adapters join here as they are built.
  */
 export async function startBot(config: Config, options: BotOptions = {}): Promise<RunningBot> {
@@ -182,6 +197,10 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   let outbox: OutboxWorker | null = null;
   let slack: SlackAdapter | null = null;
   let discord: DiscordAdapter | null = null;
+  let smtpIntake: SmtpIntake | null = null;
+  // E-mail notices: SMTP when SMTP_URL is set, else spooled as .eml files (nothing connects before the first send).
+  const mailer = options.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, spoolDir: path.join(config.dataDir, 'outbox') });
+  const ownMailer = options.mailer ? null : mailer;
   try {
     if (!options.noDemoRecords) await seedDemoIfEmpty(app);
     const engine: EngineDeps = {
@@ -207,13 +226,41 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     }
     outbox = new OutboxWorker({
       outbox: app.deps.store.outbox,
-      sinks: [...(options.sinks ?? []), ...chatSinks, new ConsoleSink(options.output ?? process.stdout), new LogSink(log)],
+      sinks: [
+        ...(options.sinks ?? []),
+        ...chatSinks,
+        // email:<address> and person:<id>; each mail is also noted as one "── to …" line on the console.
+        new MailSink({ mailer, store: app.deps.store, from: config.mail.from, log, echo: options.output ?? process.stdout }),
+        new ConsoleSink(options.output ?? process.stdout),
+        new LogSink(log),
+      ],
       log,
       clock: app.deps.clock,
       pollIntervalMs: options.outboxPollMs,
       // A notice claimed by a process that crashed is delivered by another as soon as a job would be.
       leaseMs: config.queueLockLifetimeMs,
     });
+    if (options.smtpIntake !== false) {
+      smtpIntake = await startSmtpIntake({
+        intake: {
+          registry: app.registry,
+          deps: app.deps,
+          ownAddresses: [config.mail.intakeAddress, config.mail.from.replace(/^.*<(.+)>$/, '$1')],
+          authenticate: options.mailAuthenticator ?? mailauthAuthenticator(),
+          newId: newInvocationId,
+        },
+        log,
+        port: config.mail.intakePort,
+        host: config.mail.intakeHost,
+        address: config.mail.intakeAddress,
+      }).catch((error: Error & { code?: string }) => {
+        throw new Error(
+          error.code === 'EADDRINUSE'
+            ? `The SMTP intake cannot listen on ${config.mail.intakeHost}:${config.mail.intakePort}: the port is in use (another Upgrade Desk?). Set SMTP_INTAKE_PORT to a free port.`
+            : `The SMTP intake could not start: ${error.message}`,
+        );
+      });
+    }
     const worker = outbox;
     queue.scheduler.onKickOutbox = () => worker.kick();
     worker.start();
@@ -265,13 +312,16 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       server,
       url,
       outbox: worker,
+      smtpPort: smtpIntake?.port ?? null,
       engine,
       stop() {
         stopping ??= (async () => {
           await new Promise<void>((resolve) => server.close(() => resolve()));
           await slack?.stop();
           await discord?.stop();
+          await smtpIntake?.close();
           await worker.stop({ timeoutMs: 5000 });
+          await ownMailer?.close();
           await app.close();
           log.info({}, 'Upgrade Desk stopped');
         })();
@@ -282,6 +332,8 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     await outbox?.stop({ timeoutMs: 1000 }).catch(() => {});
     await slack?.stop().catch(() => {});
     await discord?.stop().catch(() => {});
+    await smtpIntake?.close().catch(() => {});
+    await ownMailer?.close().catch(() => {});
     await app.close().catch(() => {});
     throw error;
   }

@@ -26,7 +26,7 @@ function cli(args: string[], input = '', env: Record<string, string> = {}, timeo
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn', PORT: '0', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn', PORT: '0', SMTP_INTAKE_PORT: '0', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -203,6 +203,7 @@ describe('the upgrade-desk command line', () => {
           HOME: fresh,
           LOG_LEVEL: 'warn',
           PORT: '0',
+          SMTP_INTAKE_PORT: '0',
           DISCORD_TOKEN: fake.token,
           DISCORD_APPLICATION_ID: fake.applicationId,
           DISCORD_API_URL: fake.apiUrl,

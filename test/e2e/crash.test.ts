@@ -25,6 +25,7 @@ function env(): Record<string, string> {
     DATA_DIR: path.join(dir, 'data'),
     LOG_LEVEL: 'warn',
     PORT: '0',
+    SMTP_INTAKE_PORT: '0',
     EXECUTOR: 'simulate',
     SIMULATE_STEP_MS: '400',
     SIMULATE_FAIL: 'merge:1',

@@ -60,6 +60,7 @@ async function startHarness(options: { rateLimitPerChannelMs?: number; minInterv
   const config = loadConfig({
     DATA_DIR: dir,
     PORT: '0',
+    SMTP_INTAKE_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     EXECUTOR: options.manual ? 'manual' : 'simulate',
     DISCORD_TOKEN: fake.token,
@@ -536,6 +537,7 @@ describe('Discord at start-up', () => {
       const config = loadConfig({
         DATA_DIR: dir,
         PORT: '0',
+    SMTP_INTAKE_PORT: '0',
         LOG_LEVEL: 'silent',
         DISCORD_TOKEN: 'revoked-token',
         DISCORD_APPLICATION_ID: fake.applicationId,

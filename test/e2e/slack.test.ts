@@ -57,6 +57,7 @@ async function startHarness(options: { socket?: boolean; rateLimitPerChannelMs?:
   const config = loadConfig({
     DATA_DIR: dir,
     PORT: '0',
+    SMTP_INTAKE_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     EXECUTOR: 'simulate',
     SLACK_BOT_TOKEN: 'xoxb-test-token',
@@ -433,7 +434,8 @@ describe('Slack at start-up', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'upgrade-desk-slack-auth-'));
     try {
       fake.failNext('auth.test', 1, { error: 'invalid_auth' });
-      const config = loadConfig({ DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'silent', SLACK_BOT_TOKEN: 'xoxb-revoked', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl });
+      const config = loadConfig({ DATA_DIR: dir, PORT: '0',
+    SMTP_INTAKE_PORT: '0', LOG_LEVEL: 'silent', SLACK_BOT_TOKEN: 'xoxb-revoked', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl });
       await expect(startBot(config, { output: quiet, noDemoRecords: true, queueOptions: { lockLifetimeMs: 2000 } })).rejects.toThrow(
         /Slack refused the bot token \(SLACK_BOT_TOKEN\).*invalid_auth/,
       );

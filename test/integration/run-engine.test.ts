@@ -53,7 +53,8 @@ interface Started {
 
 async function boot(env: Record<string, string>, simulate?: { stepMs: number; failures?: string }): Promise<Started> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ud-engine-'));
-  const config = loadConfig({ DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ DATA_DIR: dir, PORT: '0',
+    SMTP_INTAKE_PORT: '0', LOG_LEVEL: 'silent', ...env });
   const output = new Capture();
   const device = await startSimulatedDevice({ version: '5.2.0' });
   const bot = await startBot(config, {
