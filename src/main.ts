@@ -35,6 +35,8 @@ import { startDiscordAdapter } from './adapters/discord/discord-app.js';
 import type { DiscordAdapter } from './adapters/discord/discord-app.js';
 import { DiscordSink } from './adapters/discord/discord-sink.js';
 import { MailSink } from './adapters/email/mail-sink.js';
+import { APPROVAL_PATH, approvalPageHandler } from './adapters/web/approval-page.js';
+import { issueApprovalLink } from './services/approval-links.js';
 import { startSmtpIntake, mailauthAuthenticator } from './adapters/email/smtp-intake.js';
 import type { SmtpIntake } from './adapters/email/smtp-intake.js';
 import type { MailAuthenticator } from './adapters/email/mail-intake.js';
@@ -198,6 +200,9 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   let slack: SlackAdapter | null = null;
   let discord: DiscordAdapter | null = null;
   let smtpIntake: SmtpIntake | null = null;
+  // Links in e-mails: PUBLIC_URL, or this server's own address once it listens (PORT=0 in tests).
+  let listeningUrl: string | null = null;
+  const publicBase = () => (listeningUrl && /:0$/.test(config.publicUrl) ? listeningUrl : config.publicUrl).replace(/\/+$/, '');
   // E-mail notices: SMTP when SMTP_URL is set, else spooled as .eml files (nothing connects before the first send).
   const mailer = options.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, spoolDir: path.join(config.dataDir, 'outbox') });
   const ownMailer = options.mailer ? null : mailer;
@@ -230,7 +235,22 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         ...(options.sinks ?? []),
         ...chatSinks,
         // email:<address> and person:<id>; each mail is also noted as one "── to …" line on the console.
-        new MailSink({ mailer, store: app.deps.store, from: config.mail.from, log, echo: options.output ?? process.stdout }),
+        new MailSink({
+          mailer,
+          store: app.deps.store,
+          from: config.mail.from,
+          log,
+          echo: options.output ?? process.stdout,
+          approvalPage: async (message, recipient) => {
+            if (message.requestId === null) return null;
+            const store = app.deps.store;
+            const person = recipient.personId !== null ? await store.people.byId(recipient.personId) : await store.people.byEmail(recipient.address);
+            const request = await store.requests.byId(message.requestId);
+            if (!person || !request) return null;
+            const token = await issueApprovalLink(app.deps, request, person, app.deps.clock.now());
+            return token ? `${publicBase()}${APPROVAL_PATH}${token}` : null;
+          },
+        }),
         new ConsoleSink(options.output ?? process.stdout),
         new LogSink(log),
       ],
@@ -266,9 +286,18 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     worker.start();
     await queue.work(engine);
     const slackListener = slack?.requestListener ?? null;
+    const approvalPage = approvalPageHandler(app.deps, newInvocationId);
     const server = createServer((req, res) => {
       if (slackListener && req.url?.split('?')[0] === SLACK_EVENTS_PATH) {
         slackListener(req, res);
+        return;
+      }
+      if (req.url?.startsWith(APPROVAL_PATH)) {
+        approvalPage(req, res).catch((error: unknown) => {
+          log.error({ err: error }, 'approval page failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('Something went wrong on our side; nothing was decided. Please try again in a moment.\n');
+        });
         return;
       }
       if (req.url === '/healthz') {
@@ -294,6 +323,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     });
     const address = server.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
+    listeningUrl = url;
     log.info(
       {
         database: config.database.kind === 'postgres' ? 'postgres' : config.database.path,

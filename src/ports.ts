@@ -303,6 +303,10 @@ export interface SecretBox {
   seal(plain: string): SealedSecret;
   /** Throws when the secret was tampered with or sealed under another key. */
   open(sealed: SealedSecret): string;
+  /** A signature of `data` (HMAC-SHA256 under a key derived from the secrets key), base64url. */
+  sign(data: string): string;
+  /** True when `signature` is sign(data); compared in constant time. */
+  verify(data: string, signature: string): boolean;
 }
 
 /**

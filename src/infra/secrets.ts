@@ -3,7 +3,7 @@
  * the key comes from: SECRETS_KEY, else `<dataDir>/secrets.key` (generated once, mode 0600).
  * The key stays inside the box; nothing here ever logs or throws a secret.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -52,7 +52,16 @@ export function createSecretBox(key: Buffer): SecretBox {
     throw new Error(`A secrets key must be exactly ${KEY_BYTES} bytes.`);
   }
   const secretKey = Buffer.from(key);
+  // Signing uses its own key, derived from the secrets key, so a signature never exposes the encryption key.
+  const signingKey = Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), 'upgrade-desk signing', 32));
+  const sign = (data: string) => createHmac('sha256', signingKey).update(data, 'utf8').digest('base64url');
   return {
+    sign,
+    verify(data: string, signature: string): boolean {
+      const expected = Buffer.from(sign(data));
+      const given = Buffer.from(signature);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
     seal(plain: string): SealedSecret {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv(ALGORITHM, secretKey, iv, { authTagLength: TAG_BYTES });

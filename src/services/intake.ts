@@ -73,7 +73,11 @@ export async function storeNewRequest(
       request,
       kind: 'consent_needed',
       reply: consentCard(view),
-      audiences: view.customer.slackChannel || view.customer.discordChannel ? ['customer_channels'] : ['representatives'],
+      // An e-mailed request also asks the representatives by e-mail (with approval links).
+      audiences:
+        view.customer.slackChannel || view.customer.discordChannel
+          ? ['customer_channels', ...(request.via === 'email' ? (['representatives'] as const) : [])]
+          : ['representatives'],
       at: draft.createdAt,
     }, deps.settings.routes);
   }

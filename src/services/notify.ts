@@ -33,25 +33,47 @@ export interface Notice {
  * once e-mail is connected, their address).
  */
 export function personDestination(person: Person, request: UpgradeRequest, routes: NoticeRoutes): string {
+  // A request that came by e-mail is answered by e-mail.
+  if (request.via === 'email') return `person:${person.id}`;
   const slack = routes.slack && person.slackUserId ? `slack:${person.slackUserId}` : null;
   const discord = routes.discord && person.discordUserId ? `discord-dm:${person.discordUserId}` : null;
   const preferred = request.via === 'discord' ? [discord, slack] : [slack, discord];
   return preferred.find((d): d is string => !!d) ?? `person:${person.id}`;
 }
 
-/** Destinations of a notice, without duplicates, in a stable order. */
+/**
+ * Destinations of a notice, without duplicates, in a stable order. A person mailed as
+ * `person:<id>` and the same address as `email:<address>` get one mail, not two.
+ */
 export async function destinationsFor(tx: Repositories, notice: Notice, routes: NoticeRoutes): Promise<string[]> {
   const { request } = notice;
-  const out = new Set<string>();
+  const found = new Set<string>();
+  /** Addresses already mailed, and the destination that mails each. */
+  const mailed = new Map<string, string>();
+  const out = {
+    add(destination: string, address?: string) {
+      const key = address?.toLowerCase() ?? (destination.startsWith('email:') ? destination.slice('email:'.length).toLowerCase() : null);
+      if (key !== null) {
+        if (mailed.has(key)) return;
+        mailed.set(key, destination);
+      }
+      found.add(destination);
+    },
+  };
   const customer = await tx.customers.byId(request.customerId);
+  const addPerson = (p: Person) => {
+    const destination = personDestination(p, request, routes);
+    out.add(destination, destination.startsWith('person:') ? p.email : undefined);
+  };
   const person = async (id: number) => {
-    const found = await tx.people.byId(id);
-    return found ? personDestination(found, request, routes) : `person:${id}`;
+    const p = await tx.people.byId(id);
+    if (p) addPerson(p);
+    else out.add(`person:${id}`);
   };
   for (const audience of notice.audiences) {
     switch (audience) {
       case 'requester':
-        out.add(await person(request.requesterId));
+        await person(request.requesterId);
         break;
       case 'ops':
         for (const d of routes.ops) out.add(d);
@@ -63,7 +85,7 @@ export async function destinationsFor(tx: Repositories, notice: Notice, routes: 
         break;
       case 'representatives': {
         const people = await tx.people.list({ customerId: request.customerId, role: 'authorized_representative' });
-        for (const p of people) out.add(personDestination(p, request, routes));
+        for (const p of people) addPerson(p);
         break;
       }
       case 'partner': {
@@ -85,7 +107,7 @@ export async function destinationsFor(tx: Repositories, notice: Notice, routes: 
         break;
     }
   }
-  return [...out];
+  return [...found];
 }
 
 /** Stores the notice in the outbox for every destination; returns how many rows were new. */

@@ -16,6 +16,9 @@ import { startBot } from '../../src/main.js';
 import type { RunningBot } from '../../src/main.js';
 import { noAuthentication } from '../../src/adapters/email/mail-intake.js';
 import { formTemplate } from '../../src/adapters/email/form.js';
+import { dispatch } from '../../src/core/dispatch.js';
+import { toPlainText } from '../../src/core/reply.js';
+import { issueApprovalLink } from '../../src/services/approval-links.js';
 
 const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 let dir: string;
@@ -72,11 +75,104 @@ describe('a request by e-mail', () => {
         when: 'next window',
       }),
     });
-    const [ack] = await spooledTo('jane@acme.example');
+    // The acknowledgement answers Jane's mail, in its thread.
+    const ack = await waitForMail('jane@acme.example', (m) => m.inReplyTo === '<jane-form@mail.acme.example>');
     expect(ack!.subject).toMatch(/\[UPG-\d{6}\]/);
-    expect(ack!.inReplyTo).toBe('<jane-form@mail.acme.example>');
     expect(ack!.text).toContain('awaiting consent');
     const ref = /UPG-\d{6}/.exec(ack!.subject ?? '')![0];
     expect(await bot.app.deps.store.requests.byRef(ref)).toMatchObject({ via: 'email', status: 'awaiting_consent' });
   }, 30_000);
+
+  it('asks the representatives by e-mail with a one-time link: opening it decides nothing, the button decides once', async () => {
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: bot.smtpPort!, secure: false, ignoreTLS: true });
+    await transport.sendMail({
+      from: 'bob@acme.example',
+      to: 'upgrades@localhost',
+      subject: 'Upgrade of core-db',
+      messageId: '<bob-form@mail.acme.example>',
+      text: formTemplate({
+        company: 'Acme Corp',
+        email: 'bob@acme.example',
+        phone: '+1 555 0100',
+        device: 'core-db',
+        serial: 'SN-1003',
+        mac: '00:1A:2B:3C:4D:60',
+        ip: '203.0.113.12',
+        version: '8.0.0',
+        when: 'window',
+      }),
+    });
+    const [ack] = await spooledTo('bob@acme.example');
+    const ref = /UPG-\d{6}/.exec(ack!.subject ?? '')![0];
+    // Bob (a requester) is told it waits for consent; Jane, the representative, gets the card with her link.
+    const card = await waitForMail('jane@acme.example', (m) => (m.subject ?? '').includes(`Consent needed: ${ref}`));
+    const link = /http:\/\/127\.0\.0\.1:\d+\/approve\/[A-Za-z0-9_.-]+/.exec(String(card.html))?.[0];
+    expect(link).toBeDefined();
+    expect(card.text).not.toContain('/upgrade approve');
+
+    // Opening the link (a mail scanner, a preview) changes nothing.
+    const shown = await fetch(link!);
+    expect(shown.status).toBe(200);
+    const html = await shown.text();
+    expect(html).toContain(`Consent for ${ref}`);
+    expect(html).toContain('Jane Doe');
+    expect(shown.headers.get('referrer-policy')).toBe('no-referrer');
+    expect((await bot.app.deps.store.requests.byRef(ref))?.status).toBe('awaiting_consent');
+
+    // A tampered token is not a link.
+    const tampered = link!.slice(0, -2) + (link!.endsWith('AA') ? 'BB' : 'AA');
+    expect((await fetch(tampered)).status).toBe(404);
+    expect((await post(tampered, 'decision=approve')).status).toBe(404);
+
+    // The button decides, once.
+    const decided = await post(link!, 'decision=approve');
+    expect(decided.status).toBe(200);
+    expect(await decided.text()).toContain(`${ref} approved`);
+    const request = await bot.app.deps.store.requests.byRef(ref);
+    expect(request?.status).toMatch(/scheduled|approved/);
+    expect(request?.approvals).toEqual([expect.objectContaining({ decision: 'approved', via: 'email' })]);
+    const again = await post(link!, 'decision=decline');
+    expect(again.status).toBe(409);
+    expect((await bot.app.deps.store.requests.byRef(ref))?.approvals).toHaveLength(1);
+  }, 30_000);
+
+  it('refuses an expired link, and gives no link to anyone who may not decide', async () => {
+    const store = bot.app.deps.store;
+    const filed = await store.requests.list({ limit: 50 });
+    const jane = (await store.people.byEmail('jane@acme.example'))!;
+    const bob = (await store.people.byEmail('bob@acme.example'))!;
+    const greta = (await store.people.byEmail('greta@globex.example'))!;
+    // A fresh request awaiting consent, filed by typing as Jane.
+    const typed = await dispatchAs('jane@acme.example', '/upgrade request device=edge-02 version=7.3.0 when=window mac=00:1A:2B:3C:4D:5F ip=203.0.113.11 serial=SN-1002');
+    const ref = /UPG-\d{6}/.exec(typed)![0];
+    const request = (await store.requests.byRef(ref))!;
+    expect(request.status).toBe('awaiting_consent');
+    expect(filed.length).toBeGreaterThan(0);
+    expect(await issueApprovalLink(bot.app.deps, request, bob, new Date())).toBeNull();
+    expect(await issueApprovalLink(bot.app.deps, request, greta, new Date())).toBeNull();
+    const token = (await issueApprovalLink(bot.app.deps, request, jane, new Date(Date.now() - 73 * 3600_000)))!;
+    const expired = await fetch(`${bot.url}/approve/${token}`);
+    expect(expired.status).toBe(410);
+    expect((await post(`${bot.url}/approve/${token}`, 'decision=approve')).status).toBe(410);
+    expect((await store.requests.byRef(ref))?.status).toBe('awaiting_consent');
+  });
 });
+
+async function post(url: string, body: string): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+}
+
+async function waitForMail(address: string, match: (m: ParsedMail) => boolean, timeoutMs = 15_000): Promise<ParsedMail> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await spooledTo(address, 1, timeoutMs)).find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no matching mail to ${address}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function dispatchAs(address: string, command: string): Promise<string> {
+  const r = await dispatch(bot.app.registry, bot.app.deps, { id: 'e2e', via: 'console', identity: { kind: 'email', address }, text: command });
+  return toPlainText(r);
+}

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,6 +83,27 @@ describe('the secret box', () => {
     const sealed = own.seal('kept');
     key.fill(0);
     expect(own.open(sealed)).toBe('kept');
+  });
+});
+
+describe('signatures of the secret box', () => {
+  it('signs the same data the same way under one key, and verifies only that signature', () => {
+    const key = randomBytes(32);
+    const box = createSecretBox(key);
+    const signature = box.sign('approval-link:abc');
+    expect(signature).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(createSecretBox(key).sign('approval-link:abc')).toBe(signature);
+    expect(box.verify('approval-link:abc', signature)).toBe(true);
+    expect(box.verify('approval-link:abd', signature)).toBe(false);
+    expect(box.verify('approval-link:abc', signature.slice(0, -1) + (signature.endsWith('A') ? 'B' : 'A'))).toBe(false);
+    expect(box.verify('approval-link:abc', '')).toBe(false);
+    expect(createSecretBox(randomBytes(32)).verify('approval-link:abc', signature)).toBe(false);
+  });
+
+  it('does not sign with the encryption key itself', () => {
+    const key = randomBytes(32);
+    const plainHmac = createHmac('sha256', key).update('x').digest('base64url');
+    expect(createSecretBox(key).sign('x')).not.toBe(plainHmac);
   });
 });
 

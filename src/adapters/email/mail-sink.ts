@@ -36,6 +36,11 @@ export interface MailSinkOptions {
   log: Logger;
   /** A URL that performs an action (signed approval links, when the web adapter provides them); null shows the command. */
   actionLink?: (action: Action, message: OutboxMessage) => string | null;
+  /**
+   * The confirmation page of a new approval link for this recipient of a consent card, or null
+   * when they cannot decide (not a representative of the customer): Approve and Decline link there.
+   */
+  approvalPage?: (message: OutboxMessage, recipient: { address: string; personId: number | null }) => Promise<string | null>;
   /** Where a one-line "── to … · kind · ref · …" note of each handled message is written (the console of `npm start`). */
   echo?: { write(s: string): unknown };
 }
@@ -94,6 +99,7 @@ export class MailSink implements OutboxSink {
   private readonly domain: string;
   private readonly log: Logger;
   private readonly actionLink: MailSinkOptions['actionLink'];
+  private readonly approvalPage: MailSinkOptions['approvalPage'];
   private readonly echo: MailSinkOptions['echo'];
 
   constructor(options: MailSinkOptions) {
@@ -104,6 +110,7 @@ export class MailSink implements OutboxSink {
     this.domain = mailDomain(options.from);
     this.log = options.log;
     this.actionLink = options.actionLink;
+    this.approvalPage = options.approvalPage;
     this.echo = options.echo;
   }
 
@@ -125,9 +132,20 @@ export class MailSink implements OutboxSink {
     const recipient = await this.recipient(message.destination);
     const request = message.requestId === null ? null : await this.store.requests.byId(message.requestId);
     const ref = message.requestId === null ? null : formatRef(message.requestId);
+    // A consent card gets this recipient's own one-time link (decline opens the same page, set to decline).
+    const page =
+      message.kind === 'consent_needed' && this.approvalPage
+        ? await this.approvalPage(message, { address: recipient.address, personId: recipient.personId ?? null })
+        : null;
+    const consentLink = (action: Action): string | null => {
+      if (!page) return null;
+      if (/^\/?upgrade\s+approve\b/i.test(action.command)) return page;
+      if (/^\/?upgrade\s+decline\b/i.test(action.command)) return `${page}?decision=decline`;
+      return null;
+    };
     const rendered = renderEmail(reply, {
       ref,
-      actionLink: this.actionLink ? (action) => this.actionLink!(action, message) : undefined,
+      actionLink: (action) => consentLink(action) ?? this.actionLink?.(action, message) ?? null,
     });
     const messageId = noticeMessageId(message, this.domain);
     const mail: MailToSend = {
@@ -171,7 +189,7 @@ export class MailSink implements OutboxSink {
   }
 
   /** The address (and name) a destination stands for; PermanentDeliveryError when there is none fit to use. */
-  private async recipient(destination: string): Promise<{ address: string; name?: string }> {
+  private async recipient(destination: string): Promise<{ address: string; name?: string; personId?: number }> {
     if (destination.startsWith('email:')) {
       const address = checkedAddress(destination.slice('email:'.length));
       if (!address) throw new PermanentDeliveryError(`not a usable e-mail address: ${JSON.stringify(destination.slice(6, 200))}`);
@@ -182,7 +200,7 @@ export class MailSink implements OutboxSink {
     if (!person) throw new PermanentDeliveryError(`no person with id ${destination.slice('person:'.length)}`);
     const address = checkedAddress(person.email);
     if (!address) throw new PermanentDeliveryError(`person ${person.id} has no usable e-mail address`);
-    return { address, name: person.name };
+    return { address, name: person.name, personId: person.id };
   }
 
   /**
