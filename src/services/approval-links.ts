@@ -43,7 +43,8 @@ export interface OpenLink {
 
 /**
  * Checks a token without using it: `link_invalid` (unknown or tampered), `link_expired`,
- * `link_used` (details: the decision), `request_decided` (no longer awaiting consent).
+ * `link_used` (details: the decision), `not_authorized` (its person is no longer a representative
+ * of the customer), `request_decided` (no longer awaiting consent).
  */
 export async function openApprovalLink(deps: Deps, token: string, now: Date): Promise<Result<OpenLink>> {
   const m = /^([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{20,100})$/.exec(token);
@@ -55,6 +56,10 @@ export async function openApprovalLink(deps: Deps, token: string, now: Date): Pr
   const request = await deps.store.requests.byId(link.requestId);
   const person = await deps.store.people.byId(link.personId);
   if (!request || !person) return fail('link_invalid', 'This link is not valid.');
+  // The records may have changed since the link was sent: it works only for a current representative.
+  if (!person.roles.includes('authorized_representative') || person.customerId !== request.customerId) {
+    return fail('not_authorized', `${person.name} is no longer an authorized representative of this customer, so this link cannot decide.`);
+  }
   if (request.status !== 'awaiting_consent') {
     return fail('request_decided', `${request.ref} no longer awaits consent (it is ${request.status.replace(/_/g, ' ')}).`);
   }

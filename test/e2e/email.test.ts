@@ -155,6 +155,14 @@ describe('a request by e-mail', () => {
     expect(expired.status).toBe(410);
     expect((await post(`${bot.url}/approve/${token}`, 'decision=approve')).status).toBe(410);
     expect((await store.requests.byRef(ref))?.status).toBe('awaiting_consent');
+
+    // A link is no good in the hands of someone who is not (or no longer) a representative.
+    const current = (await issueApprovalLink(bot.app.deps, request, jane, new Date()))!;
+    await bot.app.dataSource.query(`UPDATE people SET roles = '["requester"]' WHERE email = 'jane@acme.example'`);
+    expect((await fetch(`${bot.url}/approve/${current}`)).status).toBe(403);
+    expect((await post(`${bot.url}/approve/${current}`, 'decision=approve')).status).toBe(403);
+    expect((await store.requests.byRef(ref))?.status).toBe('awaiting_consent');
+    expect((await store.approvalLinks.byId(current.split('.')[0]!))?.usedAt).toBeNull();
   });
 });
 

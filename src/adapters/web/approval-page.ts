@@ -21,7 +21,7 @@ const MAX_BODY_BYTES = 16 * 1024;
 /** Longest decline reason kept. */
 const MAX_REASON = 500;
 
-const STATUS_OF_CODE: Record<string, number> = { link_invalid: 404, link_expired: 410, link_used: 409, request_decided: 409 };
+const STATUS_OF_CODE: Record<string, number> = { link_invalid: 404, link_expired: 410, link_used: 409, request_decided: 409, not_authorized: 403 };
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {
   res.writeHead(status, {
@@ -56,7 +56,8 @@ button{font:inherit;font-weight:600;padding:.6rem 1.2rem;border-radius:6px;borde
 
 function problemPage(res: ServerResponse, code: string, message: string): void {
   const status = STATUS_OF_CODE[code] ?? 400;
-  const what = status === 410 ? 'This link has expired' : status === 409 ? 'Nothing left to decide' : 'This link does not work';
+  const what =
+    status === 410 ? 'This link has expired' : status === 409 ? 'Nothing left to decide' : status === 403 ? 'This link cannot decide' : 'This link does not work';
   page(
     res,
     status,
