@@ -11,33 +11,22 @@ import { PermanentDeliveryError, RetryableDeliveryError } from '../../src/infra/
 import type { OutboxMessage } from '../../src/ports.js';
 import { FakeDiscord } from '../fakes/fake-discord.js';
 import { MemoryLogger } from '../fakes/memory-logger.js';
+import { storedMessage } from '../fakes/outbox-message.js';
 
 const CHANNEL = '1100';
 const OPS = '1900';
 
 let fake: FakeDiscord;
 let sink: DiscordSink;
-let nextId = 1;
 
 function message(destination: string, title: string, overrides: Partial<OutboxMessage> = {}): OutboxMessage {
-  return {
-    id: nextId++,
-    dedupeKey: `k${nextId}`,
-    requestId: 1,
+  return storedMessage({
     kind: 'progress',
+    requestId: 1,
     destination,
     payload: { ...reply(title, text('@everyone look'), actions({ label: 'Next', command: '/upgrade-admin run UPG-000001 next' })), visibility: 'channel' },
-    status: 'pending',
-    attempts: 0,
-    createdAt: new Date(),
-    nextAttemptAt: new Date(),
-    sentAt: null,
-    externalId: null,
-    revision: 0,
-    lastError: null,
-    claimedUntil: null,
     ...overrides,
-  };
+  });
 }
 
 beforeAll(async () => {

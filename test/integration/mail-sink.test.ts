@@ -24,6 +24,7 @@ import type { OutboxMessage, Repositories } from '../../src/ports.js';
 import { BOB, JANE, harness, refOf } from '../commands/harness.js';
 import type { Harness } from '../commands/harness.js';
 import { MemoryLogger } from '../fakes/memory-logger.js';
+import { storedMessage } from '../fakes/outbox-message.js';
 
 const FROM = 'Upgrade Desk <upgrades@desk.example>';
 const DOMAIN = 'desk.example';
@@ -171,28 +172,13 @@ function referencesOf(mail: ParsedMail): string[] {
   return Array.isArray(refs) ? refs : refs ? [refs] : [];
 }
 
-let nextId = 9000;
-
 function message(overrides: Partial<OutboxMessage> = {}): OutboxMessage {
-  const id = nextId++;
-  return {
-    id,
-    dedupeKey: `k-${id}`,
-    requestId: null,
+  return storedMessage({
     kind: 'maintenance_added',
     destination: 'email:ops@acme.example',
     payload: reply('Maintenance on 1 December', text('Platform maintenance 00:00–06:00 UTC.')),
-    status: 'pending',
-    attempts: 0,
-    createdAt: new Date('2026-11-21T12:00:00Z'),
-    nextAttemptAt: new Date('2026-11-21T12:00:00Z'),
-    sentAt: null,
-    externalId: null,
-    revision: 0,
-    lastError: null,
-    claimedUntil: null,
     ...overrides,
-  };
+  });
 }
 
 beforeAll(async () => {
@@ -350,7 +336,7 @@ describe('the mail sink over SMTP', () => {
       }),
     );
     const card = since(before + 1)[0]!;
-    expect(card.mail.text).toContain('Approve — to do this, reply or type: /upgrade approve UPG-000001');
+    expect(card.mail.text).toContain('Approve — to do this, type in chat: /upgrade approve UPG-000001');
     expect(card.mail.text).not.toContain('upgrade-admin');
   });
 

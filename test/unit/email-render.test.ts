@@ -108,8 +108,8 @@ describe('the plain-text part', () => {
     const r = reply('Consent needed', text('Please decide.'), consentActions(REF));
     const { text: body } = renderEmail(r, { ref: REF });
     for (const line of toPlainText(reply('Consent needed', text('Please decide.'))).split('\n')) expect(body).toContain(line);
-    expect(body).toContain(`Approve — to do this, reply or type: /upgrade approve ${REF}`);
-    expect(body).toContain(`Decline — to do this, reply or type: /upgrade decline ${REF}`);
+    expect(body).toContain(`Approve — to do this, type in chat: /upgrade approve ${REF}`);
+    expect(body).toContain(`Decline — to do this, type in chat: /upgrade decline ${REF}`);
     expect(body).not.toContain('[Approve]');
   });
 
@@ -120,10 +120,10 @@ describe('the plain-text part', () => {
       actionLink: (a) => (a.command.includes('approve') ? `https://desk.example/approve?t=a&b=1` : null),
     });
     expect(body).toContain('Approve: https://desk.example/approve?t=a&b=1');
-    expect(body).toContain(`Decline — to do this, reply or type: /upgrade decline ${REF}`);
+    expect(body).toContain(`Decline — to do this, type in chat: /upgrade decline ${REF}`);
     expect(html).toContain('href="https://desk.example/approve?t=a&amp;b=1"');
     expect(html).toContain(`<code style="`);
-    expect(html).toMatch(/<strong>Decline<\/strong> — to do this, reply or type: <code[^>]*>\/upgrade decline UPG-000001<\/code>/);
+    expect(html).toMatch(/<strong>Decline<\/strong> — to do this, type in chat: <code[^>]*>\/upgrade decline UPG-000001<\/code>/);
   });
 
   it('never uses a link that is not http(s)', () => {
@@ -131,7 +131,7 @@ describe('the plain-text part', () => {
     for (const url of ['javascript:alert(1)', 'data:text/html,<script>1</script>', 'not a url', 'file:///etc/passwd']) {
       const out = renderEmail(r, { ref: REF, actionLink: () => url });
       expect(out.html).not.toContain('href=');
-      expect(out.text).toContain('Go — to do this, reply or type: /upgrade status UPG-000001');
+      expect(out.text).toContain('Go — to do this, type in chat: /upgrade status UPG-000001');
     }
   });
 

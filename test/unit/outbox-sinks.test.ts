@@ -5,26 +5,16 @@ import { ConsoleSink, formatConsoleNotice } from '../../src/infra/outbox/console
 import { LogSink } from '../../src/infra/outbox/log-sink.js';
 import type { OutboxMessage } from '../../src/ports.js';
 import { MemoryLogger } from '../fakes/memory-logger.js';
+import { storedMessage } from '../fakes/outbox-message.js';
 
 function stored(overrides: Partial<OutboxMessage> = {}): OutboxMessage {
-  return {
+  return storedMessage({
     id: 42,
     dedupeKey: 'UPG-000001:scheduled:slack:C0ACME',
     requestId: 1,
-    kind: 'scheduled',
-    destination: 'slack:C0ACME',
     payload: { ...reply('Upgrade scheduled', text('Sunday 01:00'), fields([['Version', '7.1.0']])), visibility: 'channel' },
-    status: 'pending',
-    attempts: 0,
-    createdAt: new Date('2026-11-21T12:00:00Z'),
-    nextAttemptAt: new Date('2026-11-21T12:00:00Z'),
-    sentAt: null,
-    externalId: null,
-    revision: 0,
-    lastError: null,
-    claimedUntil: null,
     ...overrides,
-  };
+  });
 }
 
 function collect(stream: PassThrough): () => string {

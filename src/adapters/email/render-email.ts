@@ -125,7 +125,7 @@ function textBlock(block: Block, options: EmailRenderOptions): string | null {
         .map((a) => {
           const url = linkFor(a, options);
           const label = oneLine(a.label);
-          return url ? `${label}: ${url}` : `${label} — to do this, reply or type: ${oneLine(a.command)}`;
+          return url ? `${label}: ${url}` : `${label} — to do this, type in chat: ${oneLine(a.command)}`;
         })
         .join('\n');
     }
@@ -250,7 +250,7 @@ function htmlBlock(block: Block, options: EmailRenderOptions): string | null {
             const colour = BUTTON_COLOUR[a.style ?? 'default'];
             return `<p style="${STYLE.p}"><a href="${escapeHtml(url)}" style="${STYLE.button}background:${colour};">${label}</a></p>`;
           }
-          return `<p style="${STYLE.p}"><strong>${label}</strong> — to do this, reply or type: ${code(a.command)}</p>`;
+          return `<p style="${STYLE.p}"><strong>${label}</strong> — to do this, type in chat: ${code(a.command)}</p>`;
         })
         .join('');
     }
