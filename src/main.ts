@@ -39,7 +39,9 @@ import { APPROVAL_PATH, approvalPageHandler } from './adapters/web/approval-page
 import { issueApprovalLink } from './services/approval-links.js';
 import { startSmtpIntake, mailauthAuthenticator } from './adapters/email/smtp-intake.js';
 import type { SmtpIntake } from './adapters/email/smtp-intake.js';
-import type { MailAuthenticator } from './adapters/email/mail-intake.js';
+import type { MailAuthenticator, MailIntakeDeps } from './adapters/email/mail-intake.js';
+import { startImapPoller } from './adapters/email/imap-poller.js';
+import type { ImapPoller } from './adapters/email/imap-poller.js';
 import { createMailer } from './infra/mailer.js';
 import type { Mailer } from './infra/mailer.js';
 import { formatImportSummary, importRecordsFiles, formatImportProblems } from './services/import-records.js';
@@ -200,6 +202,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   let slack: SlackAdapter | null = null;
   let discord: DiscordAdapter | null = null;
   let smtpIntake: SmtpIntake | null = null;
+  let imap: ImapPoller | null = null;
   // Links in e-mails: PUBLIC_URL, or this server's own address once it listens (PORT=0 in tests).
   let listeningUrl: string | null = null;
   const publicBase = () => (listeningUrl && /:0$/.test(config.publicUrl) ? listeningUrl : config.publicUrl).replace(/\/+$/, '');
@@ -260,15 +263,17 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       // A notice claimed by a process that crashed is delivered by another as soon as a job would be.
       leaseMs: config.queueLockLifetimeMs,
     });
+    const intake: MailIntakeDeps = {
+      registry: app.registry,
+      deps: app.deps,
+      ownAddresses: [config.mail.intakeAddress, config.mail.from.replace(/^.*<(.+)>$/, '$1')],
+      authenticate: options.mailAuthenticator ?? mailauthAuthenticator(),
+      newId: newInvocationId,
+    };
+    if (config.mail.imapUrl) imap = await startImapPoller({ url: config.mail.imapUrl, intake, log });
     if (options.smtpIntake !== false) {
       smtpIntake = await startSmtpIntake({
-        intake: {
-          registry: app.registry,
-          deps: app.deps,
-          ownAddresses: [config.mail.intakeAddress, config.mail.from.replace(/^.*<(.+)>$/, '$1')],
-          authenticate: options.mailAuthenticator ?? mailauthAuthenticator(),
-          newId: newInvocationId,
-        },
+        intake,
         log,
         port: config.mail.intakePort,
         host: config.mail.intakeHost,
@@ -350,6 +355,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
           await slack?.stop();
           await discord?.stop();
           await smtpIntake?.close();
+          await imap?.stop();
           await worker.stop({ timeoutMs: 5000 });
           await ownMailer?.close();
           await app.close();
@@ -363,6 +369,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     await slack?.stop().catch(() => {});
     await discord?.stop().catch(() => {});
     await smtpIntake?.close().catch(() => {});
+    await imap?.stop().catch(() => {});
     await ownMailer?.close().catch(() => {});
     await app.close().catch(() => {});
     throw error;

@@ -19,6 +19,9 @@ import { formTemplate } from '../../src/adapters/email/form.js';
 import { dispatch } from '../../src/core/dispatch.js';
 import { toPlainText } from '../../src/core/reply.js';
 import { issueApprovalLink } from '../../src/services/approval-links.js';
+import { ImapFlow } from 'imapflow';
+import { dovecotAvailability, startDovecot } from '../integration/dovecot.js';
+import type { Dovecot } from '../integration/dovecot.js';
 
 const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 let dir: string;
@@ -184,3 +187,67 @@ async function dispatchAs(address: string, command: string): Promise<string> {
   const r = await dispatch(bot.app.registry, bot.app.deps, { id: 'e2e', via: 'console', identity: { kind: 'email', address }, text: command });
   return toPlainText(r);
 }
+
+const dovecotReady = dovecotAvailability();
+if (!dovecotReady.ok) console.log(`Skipping the IMAP_URL end-to-end test: ${dovecotReady.reason}`);
+const describeImap = dovecotReady.ok ? describe : describe.skip;
+
+describeImap('a request from a real mailbox (IMAP_URL, throwaway Dovecot)', () => {
+  let dovecot: Dovecot;
+  let imapBot: RunningBot;
+  let imapDir: string;
+
+  beforeAll(async () => {
+    dovecot = await startDovecot();
+    imapDir = mkdtempSync(path.join(os.tmpdir(), 'upgrade-desk-imap-'));
+    const config = loadConfig({
+      DATA_DIR: imapDir,
+      PORT: '0',
+      SMTP_INTAKE_PORT: '0',
+      IMAP_URL: dovecot.url,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    });
+    imapBot = await startBot(config, { output: quiet, mailAuthenticator: noAuthentication, outboxPollMs: 50, queueOptions: { lockLifetimeMs: 3000 } });
+  }, 40_000);
+
+  afterAll(async () => {
+    await imapBot?.stop();
+    await dovecot?.stop();
+    if (imapDir) rmSync(imapDir, { recursive: true, force: true });
+  });
+
+  it('files a form found in the mailbox and moves it to Processed', async () => {
+    const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+    const raw = (
+      await composer.sendMail({
+        from: 'jane@acme.example',
+        to: 'upgrades@localhost',
+        subject: 'Upgrade of edge-01',
+        messageId: '<imap-e2e@mail.acme.example>',
+        text: formTemplate({ company: 'Acme Corp', email: 'jane@acme.example', phone: '+1 555 0100', device: 'edge-01', serial: 'SN-1001', mac: '00:1A:2B:3C:4D:5E', ip: '203.0.113.10', version: '7.1.0', when: 'window' }),
+      })
+    ).message as Buffer;
+    const box = new ImapFlow({ host: dovecot.host, port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false, disableAutoIdle: true });
+    box.on('error', () => {});
+    await box.connect();
+    try {
+      await box.append('INBOX', raw);
+      const deadline = Date.now() + 15_000;
+      let mail = await imapBot.app.deps.store.inboundMail.byMessageId('<imap-e2e@mail.acme.example>');
+      while (mail?.outcome !== 'filed' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        mail = await imapBot.app.deps.store.inboundMail.byMessageId('<imap-e2e@mail.acme.example>');
+      }
+      expect(mail).toMatchObject({ outcome: 'filed', requestRef: expect.stringMatching(/^UPG-\d{6}$/) });
+      let processed = 0;
+      for (let i = 0; i < 100 && processed === 0; i++) {
+        processed = (await box.status('Processed', { messages: true }).catch(() => ({ messages: 0 }))).messages ?? 0;
+        if (processed === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(processed).toBe(1);
+      expect((await box.status('INBOX', { messages: true })).messages).toBe(0);
+    } finally {
+      await box.logout().catch(() => {});
+    }
+  }, 30_000);
+});
