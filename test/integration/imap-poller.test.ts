@@ -19,12 +19,12 @@ import { MAX_MAIL_BYTES, noAuthentication } from '../../src/adapters/email/mail-
 import type { MailIntakeDeps } from '../../src/adapters/email/mail-intake.js';
 import { startImapPoller } from '../../src/adapters/email/imap-poller.js';
 import type { ImapPoller, ImapPollerOptions } from '../../src/adapters/email/imap-poller.js';
-import { formTemplate } from '../../src/adapters/email/form.js';
 import { harness } from '../commands/harness.js';
 import type { Harness } from '../commands/harness.js';
 import { MemoryLogger } from '../fakes/memory-logger.js';
 import { dovecotAvailability, startDovecot } from './dovecot.js';
 import type { Dovecot } from './dovecot.js';
+import { acmeForm } from '../fakes/acme-form.js';
 
 const INTAKE = 'upgrades@localhost';
 
@@ -34,21 +34,7 @@ if (!availability.ok) {
 }
 const describeImap = availability.ok ? describe : describe.skip;
 
-const FORM = (over: Record<string, string> = {}) =>
-  formTemplate({
-    company: 'Acme Corp',
-    contact: 'Jane Doe',
-    email: 'jane@acme.example',
-    phone: '+1 555 0100',
-    device: 'edge-01',
-    serial: 'SN-1001',
-    mac: '00:1A:2B:3C:4D:5E',
-    ip: '203.0.113.10',
-    version: '7.1.0',
-    when: 'window',
-    notes: 'Call Bob first',
-    ...over,
-  });
+const FORM = acmeForm;
 
 const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 

@@ -17,28 +17,14 @@ import { handleInboundMail, noAuthentication } from '../../src/adapters/email/ma
 import type { MailIntakeDeps } from '../../src/adapters/email/mail-intake.js';
 import { mailauthAuthenticator, startSmtpIntake } from '../../src/adapters/email/smtp-intake.js';
 import type { SmtpIntake } from '../../src/adapters/email/smtp-intake.js';
-import { formTemplate } from '../../src/adapters/email/form.js';
 import { harness } from '../commands/harness.js';
 import type { Harness } from '../commands/harness.js';
+import { acmeForm } from '../fakes/acme-form.js';
 
 const INTAKE = 'upgrades@localhost';
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/mail');
 
-const FORM = (over: Record<string, string> = {}) =>
-  formTemplate({
-    company: 'Acme Corp',
-    contact: 'Jane Doe',
-    email: 'jane@acme.example',
-    phone: '+1 555 0100',
-    device: 'edge-01',
-    serial: 'SN-1001',
-    mac: '00:1A:2B:3C:4D:5E',
-    ip: '203.0.113.10',
-    version: '7.1.0',
-    when: 'window',
-    notes: 'Call Bob first',
-    ...over,
-  });
+const FORM = acmeForm;
 
 let h: Harness;
 let smtp: SmtpIntake;

@@ -5,22 +5,12 @@ import { simpleParser } from 'mailparser';
 import { FORM_FIELDS, formCommandText, formTemplate, looksLikeForm, parseForm } from '../../src/adapters/email/form.js';
 import type { FormValues, ParsedForm } from '../../src/adapters/email/form.js';
 import { tokenize } from '../../src/core/args.js';
+import { acmeFormValues } from '../fakes/acme-form.js';
 
 const MAIL = path.resolve(import.meta.dirname, '../fixtures/mail');
 
 /** The demo records' request (examples/demo-records.json). */
-const ACME: FormValues = {
-  company: 'Acme Corp',
-  contact: 'Jane Doe',
-  email: 'it@acme.example',
-  phone: '+1 555 0100',
-  device: 'edge-01',
-  serial: 'SN-1001',
-  mac: '00:1A:2B:3C:4D:5E',
-  ip: '203.0.113.10',
-  version: '7.1.0',
-  when: 'window',
-};
+const ACME: FormValues = acmeFormValues({ email: 'it@acme.example', notes: undefined });
 
 /** The .eml file as mailparser decodes it (QP, base64, HTML), read as a form. */
 async function readEml(name: string, edit: (raw: string) => string = (raw) => raw): Promise<ParsedForm> {
