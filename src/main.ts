@@ -36,6 +36,8 @@ import type { DiscordAdapter } from './adapters/discord/discord-app.js';
 import { DiscordSink } from './adapters/discord/discord-sink.js';
 import { MailSink } from './adapters/email/mail-sink.js';
 import { APPROVAL_PATH, approvalPageHandler } from './adapters/web/approval-page.js';
+import { apiRouter } from './adapters/web/api.js';
+import express from 'express';
 import { issueApprovalLink } from './services/approval-links.js';
 import { startSmtpIntake, mailauthAuthenticator } from './adapters/email/smtp-intake.js';
 import type { SmtpIntake } from './adapters/email/smtp-intake.js';
@@ -292,36 +294,42 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     await queue.work(engine);
     const slackListener = slack?.requestListener ?? null;
     const approvalPage = approvalPageHandler(app.deps, newInvocationId);
-    const server = createServer((req, res) => {
-      if (slackListener && req.url?.split('?')[0] === SLACK_EVENTS_PATH) {
-        slackListener(req, res);
-        return;
-      }
-      if (req.url?.startsWith(APPROVAL_PATH)) {
-        approvalPage(req, res).catch((error: unknown) => {
-          log.error({ err: error }, 'approval page failed');
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-          res.end('Something went wrong on our side; nothing was decided. Please try again in a moment.\n');
-        });
-        return;
-      }
-      if (req.url === '/healthz') {
-        app.dataSource
-          .query('SELECT 1')
-          .then(() => {
-            res.writeHead(200, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ status: 'ok' }));
-          })
-          .catch((error: unknown) => {
-            log.error({ err: error }, 'health check failed');
-            res.writeHead(503, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ status: 'unavailable', reason: 'database' }));
-          });
-        return;
-      }
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end('Upgrade Desk: nothing here yet. GET /healthz reports health.\n');
+    const web = express();
+    web.disable('x-powered-by');
+    // Raw request listeners first: they read their own bodies (Slack checks the signature of the exact bytes).
+    if (slackListener) web.all(SLACK_EVENTS_PATH, (req, res) => slackListener(req, res));
+    web.all(`${APPROVAL_PATH}:token`, (req, res) => {
+      approvalPage(req, res).catch((error: unknown) => {
+        log.error({ err: error }, 'approval page failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('Something went wrong on our side; nothing was decided. Please try again in a moment.\n');
+      });
     });
+    const databaseUp = () =>
+      app.dataSource.query('SELECT 1').then(
+        () => true,
+        (error: unknown) => {
+          log.error({ err: error }, 'health check: the database does not answer');
+          return false;
+        },
+      );
+    web.get('/healthz', async (_req, res) => {
+      if (await databaseUp()) res.json({ status: 'ok' });
+      else res.status(503).json({ status: 'unavailable', reason: 'database' });
+    });
+    web.get('/readyz', async (_req, res) => {
+      const database = await databaseUp();
+      const queueUp = await queue.scheduler.ping().then(
+        () => true,
+        () => false,
+      );
+      res.status(database && queueUp ? 200 : 503).json({ status: database && queueUp ? 'ready' : 'not_ready', database, queue: queueUp });
+    });
+    web.use('/api', apiRouter({ deps: app.deps, registry: app.registry, token: config.apiToken, newId: newInvocationId }));
+    web.use((_req, res) => {
+      res.status(404).type('text/plain').send('Upgrade Desk: nothing here. GET /healthz reports health; the JSON API is under /api (see /api/openapi.json).\n');
+    });
+    const server = createServer(web);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, '127.0.0.1', () => resolve());

@@ -69,6 +69,11 @@ const WAKE_MARGIN_MS = 5;
 export class AgendaScheduler implements Scheduler {
   onKickOutbox: () => void;
 
+  /** Resolves when the queue's backend answers a query (for /readyz); rejects otherwise. */
+  async ping(): Promise<void> {
+    await this.agenda.queryJobs({ name: '__ping__' });
+  }
+
   constructor(
     private readonly agenda: Agenda,
     private readonly store: Store,
