@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseFailureSpec } from './infra/executors/simulate-failures.js';
+import { bareAddress } from './infra/mail-address.js';
 import type { SimulatedFailure } from './infra/executors/simulate-failures.js';
 
 const optionalText = z
@@ -43,7 +44,7 @@ const prefixed = (prefix: string, what: string) =>
     message: `expected ${what} starting with "${prefix}"`,
   });
 
-const email = optionalText.refine((v) => v === undefined || /^[^\s@<>]+@[^\s@<>]+$/.test(v.replace(/^.*<(.+)>$/, '$1')), {
+const email = optionalText.refine((v) => v === undefined || /^[^\s@<>]+@[^\s@<>]+$/.test(bareAddress(v)), {
   message: 'expected an e-mail address, e.g. upgrades@example.com or "Upgrade Desk <upgrades@example.com>"',
 });
 
@@ -247,7 +248,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
     secretsKey: e.SECRETS_KEY ? (decodeKey(e.SECRETS_KEY) ?? undefined) : undefined,
     apiToken: e.API_TOKEN,
-    supportEmail: e.SUPPORT_EMAIL ?? from.replace(/^.*<(.+)>$/, '$1'),
+    supportEmail: e.SUPPORT_EMAIL ?? bareAddress(from),
     logLevel: e.LOG_LEVEL,
   };
 }

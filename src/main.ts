@@ -39,6 +39,7 @@ import { APPROVAL_PATH, approvalPageHandler } from './adapters/web/approval-page
 import { apiRouter } from './adapters/web/api.js';
 import express from 'express';
 import { issueApprovalLink } from './services/approval-links.js';
+import { bareAddress } from './infra/mail-address.js';
 import { startSmtpIntake, mailauthAuthenticator } from './adapters/email/smtp-intake.js';
 import type { SmtpIntake } from './adapters/email/smtp-intake.js';
 import type { MailAuthenticator, MailIntakeDeps } from './adapters/email/mail-intake.js';
@@ -268,7 +269,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     const intake: MailIntakeDeps = {
       registry: app.registry,
       deps: app.deps,
-      ownAddresses: [config.mail.intakeAddress, config.mail.from.replace(/^.*<(.+)>$/, '$1')],
+      ownAddresses: [bareAddress(config.mail.intakeAddress), bareAddress(config.mail.from)],
       authenticate: options.mailAuthenticator ?? mailauthAuthenticator(),
       newId: newInvocationId,
     };

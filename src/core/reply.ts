@@ -40,6 +40,11 @@ export function isReply(payload: unknown): payload is Reply {
   return typeof payload === 'object' && payload !== null && Array.isArray((payload as { blocks?: unknown }).blocks);
 }
 
+/** The first request reference (UPG-…) a reply names in its title or blocks: the request a command filed. */
+export function referenceIn(r: Reply): string | null {
+  return /\bUPG-\d{6,}\b/.exec(JSON.stringify({ title: r.title, blocks: r.blocks }))?.[0] ?? null;
+}
+
 /** Starts a reply with a title; add blocks with the helpers below. */
 export function reply(title?: string, ...blocks: Block[]): Reply {
   return { title, blocks, visibility: 'private' };

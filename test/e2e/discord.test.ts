@@ -4,7 +4,7 @@
  * interactions through the gateway exactly as Discord does, and records every reply, message and
  * edit (and answers 429 or 500 on demand).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import type { SimulatedDevice } from '../../src/infra/executors/simulated-device
 import { HttpStatusChecker } from '../../src/infra/status-check.js';
 import { FakeDiscord } from '../fakes/fake-discord.js';
 import type { FakeDiscordMessage } from '../fakes/fake-discord.js';
+import { startedPerBlock } from '../fakes/per-block.js';
 
 const GUILD = '1000';
 const ACME = '1100';
@@ -93,14 +94,7 @@ async function startHarness(options: { rateLimitPerChannelMs?: number; minInterv
 
 /** Starts a harness before the tests of the enclosing block and closes it after them. */
 function withHarness(use: (h: Harness) => void, options?: Parameters<typeof startHarness>[0]): void {
-  let started: Harness | undefined;
-  beforeAll(async () => {
-    started = await startHarness(options);
-    use(started);
-  }, 40_000);
-  afterAll(async () => {
-    await started?.close();
-  });
+  startedPerBlock(() => startHarness(options), use, 40_000);
 }
 
 /** What a reader sees of Discord markdown that only escapes: backslash-escaped punctuation shown as itself, zero-width spaces gone. */

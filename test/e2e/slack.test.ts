@@ -3,7 +3,7 @@
  * `/slack/events`, a fake Slack Web API on 127.0.0.1 that records every call (and answers 429 or
  * 500 on demand), and Socket Mode against a local WebSocket server.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,7 @@ import {
   slashCommandBody,
   viewSubmissionPayload,
 } from '../fakes/slack-signing.js';
+import { startedPerBlock } from '../fakes/per-block.js';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const OPS = 'C0OPS';
@@ -92,14 +93,7 @@ async function startHarness(options: { socket?: boolean; rateLimitPerChannelMs?:
 
 /** Starts a harness before the tests of the enclosing block and closes it after them. */
 function withHarness(use: (h: Harness) => void, options?: Parameters<typeof startHarness>[0]): void {
-  let started: Harness | undefined;
-  beforeAll(async () => {
-    started = await startHarness(options);
-    use(started);
-  }, 30_000);
-  afterAll(async () => {
-    await started?.close();
-  });
+  startedPerBlock(() => startHarness(options), use, 30_000);
 }
 
 let responseSeq = 0;

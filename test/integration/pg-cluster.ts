@@ -5,10 +5,10 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../fakes/free-port.js';
 
 const run = promisify(execFile);
 
@@ -42,19 +42,6 @@ export function pgClusterAvailability(): { ok: true } | { ok: false; reason: str
     return { ok: false, reason: `${why}: ${(e as Error).message.split('\n')[0]}` };
   }
   return { ok: true };
-}
-
-/** A free TCP port on 127.0.0.1 (asked of the OS; released just before PostgreSQL takes it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 function postgresIds(): { uid: number; gid: number } {

@@ -13,11 +13,10 @@ import type { ParsedMail } from 'mailparser';
 import type { Deps, Invocation } from '../../core/command.js';
 import { dispatch, identify } from '../../core/dispatch.js';
 import type { Registry } from '../../core/dispatch.js';
-import { errorReply, list, reply, text } from '../../core/reply.js';
+import { errorReply, list, referenceIn, reply, text } from '../../core/reply.js';
 import type { Reply } from '../../core/reply.js';
-import { parseRef } from '../../domain/types.js';
 import type { MailAuthentication } from '../../ports.js';
-import { checkedAddress } from './mail-sink.js';
+import { checkedAddress } from '../../infra/mail-address.js';
 import { FORM_FIELDS, formCommandText, formTemplate, looksLikeForm, parseForm } from './form.js';
 import type { FormValues, ParsedForm } from './form.js';
 
@@ -195,7 +194,7 @@ export async function handleInboundMail(intake: MailIntakeDeps, envelope: Inboun
     }
     const invocation: Invocation = { id: intake.newId(), via: 'email', identity: { kind: 'email', address: from }, text: formCommandText(form.values) };
     const result = await dispatch(intake.registry, deps, invocation);
-    const ref = refOfReply(result);
+    const ref = referenceIn(result);
     const corrected = form.corrected.length
       ? [text(`We read ${form.corrected.map((c) => `"${c.written}" as ${FORM_FIELDS.find((f) => f.key === c.field)?.label ?? c.field}`).join(', ')}.`)]
       : [];
@@ -216,12 +215,6 @@ export async function handleInboundMail(intake: MailIntakeDeps, envelope: Inboun
     await settle('failed', { note: String(error).slice(0, 500) }).catch(() => {});
     throw error;
   }
-}
-
-/** The request reference a reply names (the filed request), if any. */
-function refOfReply(r: Reply): string | null {
-  const found = /\bUPG-\d{6,}\b/.exec(JSON.stringify({ title: r.title, blocks: r.blocks }))?.[0] ?? null;
-  return found && parseRef(found) !== null ? found : null;
 }
 
 /** Stores the answer to a received message in the outbox, once per message (its dedupe key names the Message-ID). */

@@ -24,6 +24,7 @@ import { formatConsoleNotice } from '../../infra/outbox/console-sink.js';
 import { classifyMailError } from '../../infra/mailer.js';
 import type { Mailer, MailToSend } from '../../infra/mailer.js';
 import { downtimeOf, loadView } from '../../services/request-view.js';
+import { bareAddress, checkedAddress, displayName } from '../../infra/mail-address.js';
 import { hasMailableActions, oneLine, renderCalendarInvite, renderEmail } from './render-email.js';
 
 /** How a MailSink is wired. */
@@ -43,26 +44,6 @@ export interface MailSinkOptions {
   approvalPage?: (message: OutboxMessage, recipient: { address: string; personId: number | null }) => Promise<string | null>;
   /** Where a one-line "── to … · kind · ref · …" note of each handled message is written (the console of `npm start`). */
   echo?: { write(s: string): unknown };
-}
-
-/** A plain address: no display name, no spaces, commas, quotes, angle brackets or line breaks. */
-const ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/** The address if it is a sane one to put in a header, else null (CR/LF, several addresses, display names…). */
-export function checkedAddress(value: string): string | null {
-  const address = value.trim();
-  return address.length <= 254 && ADDRESS.test(address) ? address : null;
-}
-
-/** The bare address of a From value: "Upgrade Desk <upgrades@example.com>" → "upgrades@example.com". */
-function bareAddress(from: string): string {
-  return (/<([^<>]+)>\s*$/.exec(from)?.[1] ?? from).trim();
-}
-
-/** The display name of a From value, if any. */
-function displayName(from: string): string | undefined {
-  const m = /^\s*"?([^"<]*?)"?\s*<[^<>]+>\s*$/.exec(from);
-  return m?.[1] ? m[1] : undefined;
 }
 
 /** The domain used in Message-IDs and invite UIDs: the From address's, reduced to safe characters. */

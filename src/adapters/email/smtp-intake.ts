@@ -11,6 +11,7 @@ import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { authenticate } from 'mailauth';
 import type { Logger } from '../../core/command.js';
 import type { MailAuthentication } from '../../ports.js';
+import { bareAddress } from '../../infra/mail-address.js';
 import { MAX_MAIL_BYTES, handleInboundMail } from './mail-intake.js';
 import type { InboundEnvelope, MailAuthenticator, MailIntakeDeps } from './mail-intake.js';
 
@@ -40,7 +41,7 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 export async function startSmtpIntake(options: SmtpIntakeOptions): Promise<SmtpIntake> {
   const { intake, log } = options;
   const maxBytes = options.maxBytes ?? MAX_MAIL_BYTES;
-  const wanted = options.address.replace(/^.*<(.+)>$/, '$1').trim().toLowerCase();
+  const wanted = bareAddress(options.address).toLowerCase();
   const server = new SMTPServer({
     name: 'upgrade-desk',
     banner: 'Upgrade Desk request intake',

@@ -10,6 +10,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import { quoteWord } from '../../core/args.js';
 import type { Deps } from '../../core/command.js';
 import { dispatch } from '../../core/dispatch.js';
+import { referenceIn } from '../../core/reply.js';
 import type { Registry } from '../../core/dispatch.js';
 import { REQUEST_STATUSES, parseRef } from '../../domain/types.js';
 import type { RequestStatus } from '../../domain/types.js';
@@ -124,7 +125,7 @@ export function apiRouter(options: ApiOptions): Router {
     }
     const reply = await dispatch(registry, deps, { id: options.newId(), via: 'api', identity: { kind: 'email', address: requester }, text: words.join(' ') });
     if (reply.error) return problem(res, statusOf(reply.error.code), reply.error.code, reply.error.message, reply.error.hint ? { hint: reply.error.hint } : {});
-    const ref = /\bUPG-\d{6,}\b/.exec(JSON.stringify({ title: reply.title, blocks: reply.blocks }))?.[0];
+    const ref = referenceIn(reply);
     const request = ref ? await deps.store.requests.byRef(ref) : null;
     if (!request) return problem(res, 500, 'internal_error', 'The request was filed but cannot be read back.');
     const customer = await deps.store.customers.byId(request.customerId);
