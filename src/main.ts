@@ -37,6 +37,9 @@ import { DiscordSink } from './adapters/discord/discord-sink.js';
 import { MailSink } from './adapters/email/mail-sink.js';
 import { APPROVAL_PATH, approvalPageHandler } from './adapters/web/approval-page.js';
 import { apiRouter } from './adapters/web/api.js';
+import { mountPages, webContext } from './adapters/web/pages.js';
+import { statusLinkPath } from './adapters/web/status-link.js';
+import { formatRef } from './domain/types.js';
 import express from 'express';
 import { issueApprovalLink } from './services/approval-links.js';
 import { bareAddress } from './infra/mail-address.js';
@@ -188,13 +191,18 @@ export interface BotOptions {
   slackMinIntervalMs?: number;
   /** Least time between two Discord messages to one channel (default 1000 ms; tests shorten it). */
   discordMinIntervalMs?: number;
+  /** Web form submissions allowed per address (tests lower it). */
+  formRateLimit?: { perAddress: number; windowMs: number };
+  /** Staff sign-in e-mails allowed per address (tests lower it). */
+  signInRateLimit?: { perAddress: number; windowMs: number };
 }
 
 /**
  * Starts the bot: the database, the queue (processing jobs with the configured executor), Slack
  * when configured (`/slack/events` on PORT, or Socket Mode), Discord when configured (the gateway),
- * the outbox worker (Slack, Discord, e-mail, console and log sinks) and the status endpoint on PORT
- * (`/healthz`); the e-mail and web adapters join here as they are built.
+ * the e-mail intake (SMTP, and IMAP when set), the outbox worker (Slack, Discord, e-mail, console
+ * and log sinks) and the web server on PORT: the pages (request form, status pages, ops dashboard,
+ * approval links), the JSON API, `/healthz` and `/readyz`.
  */
 export async function startBot(config: Config, options: BotOptions = {}): Promise<RunningBot> {
   const started = Date.now();
@@ -228,12 +236,15 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     if (config.discord) {
       discord = await startDiscordAdapter({ settings: config.discord, registry: app.registry, deps: app.deps, log, newId: newInvocationId });
     }
+    // The signed link to a request's status page, put in every notice about it (chat and e-mail).
+    // A request's reference is its id, formatted: no lookup per delivery.
+    const statusUrl = async (requestId: number): Promise<string | null> => `${publicBase()}${statusLinkPath(app.deps.secretBox, formatRef(requestId))}`;
     const chatSinks: OutboxSink[] = [];
     if (slack) {
-      chatSinks.push(new SlackSink({ client: slack.sinkClient, opsChannel: config.slack?.opsChannel, log, minIntervalMs: options.slackMinIntervalMs }));
+      chatSinks.push(new SlackSink({ client: slack.sinkClient, opsChannel: config.slack?.opsChannel, log, minIntervalMs: options.slackMinIntervalMs, statusUrl }));
     }
     if (discord) {
-      chatSinks.push(new DiscordSink({ rest: discord.sinkRest, opsChannel: config.discord?.opsChannel, log, minIntervalMs: options.discordMinIntervalMs }));
+      chatSinks.push(new DiscordSink({ rest: discord.sinkRest, opsChannel: config.discord?.opsChannel, log, minIntervalMs: options.discordMinIntervalMs, statusUrl }));
     }
     outbox = new OutboxWorker({
       outbox: app.deps.store.outbox,
@@ -247,6 +258,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
           from: config.mail.from,
           log,
           echo: options.output ?? process.stdout,
+          statusUrl,
           approvalPage: async (message, recipient) => {
             if (message.requestId === null) return null;
             const store = app.deps.store;
@@ -327,8 +339,27 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       res.status(database && queueUp ? 200 : 503).json({ status: database && queueUp ? 'ready' : 'not_ready', database, queue: queueUp });
     });
     web.use('/api', apiRouter({ deps: app.deps, registry: app.registry, token: config.apiToken, newId: newInvocationId }));
+    mountPages(
+      web,
+      webContext({
+        deps: app.deps,
+        registry: app.registry,
+        log,
+        newId: newInvocationId,
+        publicBase,
+        mailer,
+        mailFrom: config.mail.from,
+        agenda: queue.agenda,
+        secureCookies: config.publicUrl.startsWith('https:'),
+        formRateLimit: options.formRateLimit,
+        signInRateLimit: options.signInRateLimit,
+      }),
+    );
     web.use((_req, res) => {
-      res.status(404).type('text/plain').send('Upgrade Desk: nothing here. GET /healthz reports health; the JSON API is under /api (see /api/openapi.json).\n');
+      res
+        .status(404)
+        .type('text/plain')
+        .send('Upgrade Desk: nothing here. The request form is at /requests/new, staff sign in at /ops, the JSON API is under /api (see /api/openapi.json).\n');
     });
     const server = createServer(web);
     await new Promise<void>((resolve, reject) => {

@@ -128,6 +128,8 @@ export interface RequestRepository {
   addApproval(approval: Omit<Approval, 'id'>): Promise<Approval>;
   /** Requests in status `scheduled` whose planned start lies in [from, to). */
   scheduledBetween(from: Date, to: Date): Promise<UpgradeRequest[]>;
+  /** How many requests are in each status (every status present, 0 when none). */
+  countByStatus(): Promise<Record<RequestStatus, number>>;
 }
 
 export interface RunRepository {
@@ -298,6 +300,25 @@ export interface ApprovalLinkRepository {
   forRequest(requestId: number): Promise<ApprovalLink[]>;
 }
 
+/** A single-use sign-in link e-mailed to a staff member for the ops dashboard (no passwords anywhere). */
+export interface SignInLink {
+  /** Random and unguessable; the link carries it with a signature, which is not stored. */
+  id: string;
+  personId: number;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
+export interface SignInLinkRepository {
+  create(link: Pick<SignInLink, 'id' | 'personId' | 'createdAt' | 'expiresAt'>): Promise<void>;
+  byId(id: string): Promise<SignInLink | null>;
+  /** Marks an unused link used; false when it was used already or does not exist (at most one caller wins). */
+  use(id: string, at: Date): Promise<boolean>;
+  /** Deletes every link (used or not) that expired before `before`; returns how many. */
+  deleteExpired(before: Date): Promise<number>;
+}
+
 /** Encrypts and decrypts secrets (src/infra/secrets.ts); the key never leaves it. */
 export interface SecretBox {
   seal(plain: string): SealedSecret;
@@ -333,6 +354,8 @@ export interface ProblemReport {
 export interface ProblemRepository {
   create(report: Omit<ProblemReport, 'id'>): Promise<ProblemReport>;
   forRequest(requestId: number): Promise<ProblemReport[]>;
+  /** The latest reports of all requests, most recent first (by time, then id), at most `limit`. */
+  recent(limit: number): Promise<ProblemReport[]>;
 }
 
 /** Rows of the records file after validation, keyed by natural keys (SPEC §8). */
@@ -391,6 +414,7 @@ export interface Repositories {
   secrets: SecretRepository;
   inboundMail: InboundMailRepository;
   approvalLinks: ApprovalLinkRepository;
+  signInLinks: SignInLinkRepository;
 }
 
 /** Repositories plus transactions: inside `transaction`, all writes commit together or not at all. */

@@ -21,6 +21,7 @@ import { RunEntity } from '../../entities/run.entity.js';
 import { SecretEntity } from '../../entities/secret.entity.js';
 import { InboundMailEntity } from '../../entities/inbound-mail.entity.js';
 import { ApprovalLinkEntity } from '../../entities/approval-link.entity.js';
+import { SignInLinkEntity } from '../../entities/sign-in-link.entity.js';
 import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
 import { WindowEntity } from '../../entities/window.entity.js';
 import { InitialSchema1763726400000 } from '../../migrations/1763726400000-initial-schema.js';
@@ -28,6 +29,7 @@ import { AgendaJobs1763812800000 } from '../../migrations/1763812800000-agenda-j
 import { OutboxDelivery1763812900000 } from '../../migrations/1763812900000-outbox-delivery.js';
 import { ConsentFingerprintAndPostCheck1763813000000 } from '../../migrations/1763813000000-consent-fingerprint-and-post-check.js';
 import { EmailIntake1764400000000 } from '../../migrations/1764400000000-email-intake.js';
+import { WebSignIn1764500000000 } from '../../migrations/1764500000000-web-sign-in.js';
 
 /** Every entity class, listed explicitly. */
 export const ENTITIES = [
@@ -47,6 +49,7 @@ export const ENTITIES = [
   ProblemReportEntity,
   InboundMailEntity,
   ApprovalLinkEntity,
+  SignInLinkEntity,
 ];
 
 /** Every migration class, oldest first. */
@@ -56,6 +59,7 @@ export const MIGRATIONS = [
   OutboxDelivery1763812900000,
   ConsentFingerprintAndPostCheck1763813000000,
   EmailIntake1764400000000,
+  WebSignIn1764500000000,
 ];
 
 /** The SQLite file used when neither a URL nor a path is given. */

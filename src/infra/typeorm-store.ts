@@ -20,8 +20,8 @@ import { RunEntity } from '../../entities/run.entity.js';
 import { SecretEntity } from '../../entities/secret.entity.js';
 import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
 import { WindowEntity } from '../../entities/window.entity.js';
-import { OPEN_REQUEST_STATUSES, formatRef, parseRef } from '../domain/types.js';
-import type { UpgradeRequest } from '../domain/types.js';
+import { OPEN_REQUEST_STATUSES, REQUEST_STATUSES, formatRef, parseRef } from '../domain/types.js';
+import type { RequestStatus, UpgradeRequest } from '../domain/types.js';
 import { ConcurrentChangeError } from '../ports.js';
 import type {
   AuditRepository,
@@ -38,6 +38,7 @@ import type {
   SecretRepository,
   InboundMailRepository,
   ApprovalLinkRepository,
+  SignInLinkRepository,
   Store,
   WindowRepository,
 } from '../ports.js';
@@ -62,6 +63,7 @@ import {
 import { Mutex } from './mutex.js';
 import { outboxRepositoryFor } from './outbox-repository.js';
 import { approvalLinkRepositoryFor, inboundMailRepositoryFor } from './email-repositories.js';
+import { signInLinkRepositoryFor } from './web-repositories.js';
 import { chunks, upsertRecords } from './records-upsert.js';
 
 /** Ids per `IN (…)` list. */
@@ -415,6 +417,19 @@ export function repositoriesFor(m: EntityManager): Repositories {
         .getMany();
       return hydrateRequests(m, rows);
     },
+    async countByStatus() {
+      const counts = Object.fromEntries(REQUEST_STATUSES.map((s) => [s, 0])) as Record<RequestStatus, number>;
+      const rows = await m
+        .createQueryBuilder(UpgradeRequestEntity, 'r')
+        .select('r.status', 'status')
+        .addSelect('COUNT(*)', 'count')
+        .groupBy('r.status')
+        .getRawMany<{ status: string; count: string | number }>();
+      for (const row of rows) {
+        if (row.status in counts) counts[row.status as RequestStatus] = Number(row.count);
+      }
+      return counts;
+    },
   };
 
   const runs: RunRepository = {
@@ -524,6 +539,9 @@ export function repositoriesFor(m: EntityManager): Repositories {
     async forRequest(requestId) {
       return (await m.find(ProblemReportEntity, { where: { requestId }, order: { id: 'ASC' } })).map(toProblemReport);
     },
+    async recent(limit) {
+      return (await m.find(ProblemReportEntity, { order: { reportedAt: 'DESC', id: 'DESC' }, take: limit })).map(toProblemReport);
+    },
   };
 
   const records: RecordsRepository = {
@@ -581,6 +599,7 @@ export function repositoriesFor(m: EntityManager): Repositories {
     secrets,
     inboundMail: inboundMailRepositoryFor(m),
     approvalLinks: approvalLinkRepositoryFor(m),
+    signInLinks: signInLinkRepositoryFor(m),
   };
 }
 
@@ -609,6 +628,7 @@ export class TypeOrmStore implements Store {
   readonly secrets: SecretRepository;
   readonly inboundMail: InboundMailRepository;
   readonly approvalLinks: ApprovalLinkRepository;
+  readonly signInLinks: SignInLinkRepository;
 
   private readonly base: Repositories;
   private readonly context = new AsyncLocalStorage<TxContext>();
@@ -632,6 +652,7 @@ export class TypeOrmStore implements Store {
     this.secrets = this.delegate('secrets');
     this.inboundMail = this.delegate('inboundMail');
     this.approvalLinks = this.delegate('approvalLinks');
+    this.signInLinks = this.delegate('signInLinks');
     // Multi-statement writes get their own transaction when called outside one.
     this.requests = { ...this.delegate('requests'), create: (draft) => this.transaction((tx) => tx.requests.create(draft)) };
     this.records = { upsert: (batch, onProgress) => this.transaction((tx) => tx.records.upsert(batch, onProgress)) };

@@ -9,7 +9,7 @@ import { fail, ok } from '../domain/result.js';
 import type { Result } from '../domain/result.js';
 import type { Channel, Customer, Person, RequestOptions } from '../domain/types.js';
 import type { NewRequest, Repositories } from '../ports.js';
-import { notify } from './notify.js';
+import { answeredByEmail, notify } from './notify.js';
 import { consentActions, describeRequest, loadView } from './request-view.js';
 import type { RequestView } from './request-view.js';
 
@@ -65,7 +65,8 @@ export async function storeNewRequest(
     request,
     kind: 'request_received',
     reply: { ...describeRequest(view), visibility: 'channel' },
-    audiences: ['ops'],
+    // The web form shows its answer on the page; the requester on record also gets it by e-mail.
+    audiences: request.via === 'web' ? ['ops', 'requester'] : ['ops'],
     at: draft.createdAt,
   }, deps.settings.routes);
   if (request.status === 'awaiting_consent') {
@@ -73,10 +74,10 @@ export async function storeNewRequest(
       request,
       kind: 'consent_needed',
       reply: consentCard(view),
-      // An e-mailed request also asks the representatives by e-mail (with approval links).
+      // A request by e-mail or web form also asks the representatives by e-mail (with approval links).
       audiences:
         view.customer.slackChannel || view.customer.discordChannel
-          ? ['customer_channels', ...(request.via === 'email' ? (['representatives'] as const) : [])]
+          ? ['customer_channels', ...(answeredByEmail(request.via) ? (['representatives'] as const) : [])]
           : ['representatives'],
       at: draft.createdAt,
     }, deps.settings.routes);

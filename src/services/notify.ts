@@ -4,7 +4,7 @@
  */
 import type { NoticeRoutes } from '../core/command.js';
 import type { Reply } from '../core/reply.js';
-import type { Person, UpgradeRequest } from '../domain/types.js';
+import type { Channel, Person, UpgradeRequest } from '../domain/types.js';
 import type { NoticeKind, Repositories } from '../ports.js';
 
 /** Who should hear about it. */
@@ -32,9 +32,17 @@ export interface Notice {
  * are known there, else on another connected chat platform, else `person:<id>` (console, log and,
  * once e-mail is connected, their address).
  */
+/**
+ * Whether requests that came this way are answered by e-mail: e-mail, and the web form (whose
+ * sender is not verified, so only the address on record hears about the request).
+ */
+export function answeredByEmail(via: Channel): boolean {
+  return via === 'email' || via === 'web';
+}
+
 export function personDestination(person: Person, request: UpgradeRequest, routes: NoticeRoutes): string {
-  // A request that came by e-mail is answered by e-mail.
-  if (request.via === 'email') return `person:${person.id}`;
+  // A request that came by e-mail or the web form is answered by e-mail, at the address on record.
+  if (answeredByEmail(request.via)) return `person:${person.id}`;
   const slack = routes.slack && person.slackUserId ? `slack:${person.slackUserId}` : null;
   const discord = routes.discord && person.discordUserId ? `discord-dm:${person.discordUserId}` : null;
   const preferred = request.via === 'discord' ? [discord, slack] : [slack, discord];

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { registry } from '../../commands/index.js';
+import { dispatch } from '../../src/core/dispatch.js';
 import { toPlainText } from '../../src/core/reply.js';
 import { ALEX, BOB, GRETA, JANE, PAT, edge01, harness, refOf } from './harness.js';
 import type { Harness } from './harness.js';
@@ -33,6 +34,22 @@ describe('/upgrade request', () => {
     const audit = await h.store.audit.list({ entity: 'request', entityId: ref });
     expect(audit.map((a) => a.action)).toContain('request_filed');
     expect(toPlainText(reply)).toMatch(/awaiting consent/);
+  });
+
+  it('answers a request from the web form by e-mail to the requester on record, and asks the representatives by e-mail too', async () => {
+    const reply = await dispatch(registry, h.deps, { id: 'web-1', via: 'web', identity: { kind: 'email', address: BOB }, text: edge01() });
+    const request = await requestByRef(refOf(reply));
+    expect(request.via).toBe('web');
+    const bob = await h.store.people.byEmail(BOB);
+    const jane = await h.store.people.byEmail(JANE);
+    const destinations = (await h.store.outbox.forRequest(request.id)).map((m) => `${m.kind} ${m.destination}`).sort();
+    expect(destinations).toEqual([
+      'consent_needed discord:1100',
+      `consent_needed person:${jane!.id}`,
+      'consent_needed slack:C0ACME',
+      'request_received ops',
+      `request_received person:${bob!.id}`,
+    ]);
   });
 
   it('keeps a request with a wrong MAC as rejected, naming the field but not the recorded value', async () => {

@@ -120,8 +120,28 @@ interface Button {
   style: number;
 }
 
+/** The command buttons of a message (the status-page link button is not one: see linksOf). */
 function buttonsOf(m: { components?: unknown[] }): Button[] {
-  return ((m.components ?? []) as Array<{ components?: Button[] }>).flatMap((row) => row.components ?? []);
+  return ((m.components ?? []) as Array<{ components?: Button[] }>).flatMap((row) => row.components ?? []).filter((b) => typeof b.custom_id === 'string');
+}
+
+interface LinkButton {
+  type: number;
+  label: string;
+  url: string;
+  style: number;
+}
+
+/** The link buttons of a message (style 5, a URL and no custom_id). */
+function linksOf(m: { components?: unknown[] }): LinkButton[] {
+  return ((m.components ?? []) as Array<{ components?: Array<Omit<LinkButton, 'url'> & { url?: string }> }>)
+    .flatMap((row) => row.components ?? [])
+    .filter((b): b is LinkButton => typeof b.url === 'string');
+}
+
+/** The link button to a request's status page, as every notice about it carries. */
+function statusLinkOf(ref: string): LinkButton {
+  return { type: 2, label: `Status page for ${ref}`, style: 5, url: expect.stringMatching(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/requests/${ref}\\?key=[A-Za-z0-9_-]+$`)) as unknown as string };
 }
 
 type OptionValue = string | boolean;
@@ -350,6 +370,11 @@ describe('Discord commands', () => {
     // The consent card reaches Acme's channel; the note pings nobody and links nowhere.
     const card = await h.fake.waitFor(() => messageWith(h, ACME, `Consent needed: ${ref}`), 10_000, 'the consent card');
     expect(buttonsOf(card).map((b) => b.label)).toEqual(['Approve', 'Decline']);
+    expect(linksOf(card)).toEqual([statusLinkOf(ref)]);
+    // The link opens the request's status page.
+    const page = await fetch(linksOf(card)[0]!.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`${ref} · Acme Corp`);
     for (const m of h.fake.channelMessages) expect(m.allowedMentions).toEqual({ parse: [] });
     const raw = JSON.stringify(h.fake.channelMessages.map((m) => [m.content, m.embeds]));
     expect(raw).not.toMatch(/(?<!\\)@everyone|(?<!\\)<@2201>|(?<!\\)\[the docs(?<!\\)\]\(http/);
@@ -440,12 +465,14 @@ describe('Discord consent, run and notices', () => {
     const approved = await click(h, JANE, ACME, card, 'Approve');
     expect(approved.text).toMatch(/approved|scheduled/i);
     expect((await h.bot.app.deps.store.requests.byRef(ref))?.approvals[0]).toMatchObject({ via: 'discord', decision: 'approved' });
-    // The card is edited in place: who decided, and no buttons left.
+    // The card is edited in place: who decided, and no command buttons left.
     const decided = await h.fake.waitFor(() => {
       const m = h.fake.channelMessages.find((x) => x.id === card.id);
       return m && m.edits > 0 && buttonsOf(m).length === 0 ? m : undefined;
     }, 10_000, 'the decided card');
     expect(textOf(decided)).toContain('approved by Jane Doe');
+    // The edit keeps the link to the status page.
+    expect(linksOf(decided)).toEqual([statusLinkOf(ref)]);
 
     expect(await waitForStatus(h, ref, TERMINAL, 30_000)).toBe('completed');
     const done = await h.fake.waitFor(() => messageWith(h, ACME, `${ref} completed`), 10_000, 'the completion feedback');
@@ -484,6 +511,7 @@ describe('Discord with the manual executor', () => {
     // The customer's copy of the progress message has no agent buttons.
     const customerCopy = await h.fake.waitFor(() => messageWith(h, ACME, `${ref} · upgrade progress`), 10_000, 'the customer progress message');
     expect(buttonsOf(customerCopy)).toEqual([]);
+    expect(linksOf(customerCopy)).toEqual([statusLinkOf(ref)]);
 
     const stateOf = async () => (await h.bot.app.deps.store.requests.byRef(ref))!.items[0]!.run!.state;
     const before = await stateOf();

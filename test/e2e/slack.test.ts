@@ -142,6 +142,15 @@ function buttonsOf(message: { blocks: unknown[] }): Button[] {
     .flatMap((b) => b.elements ?? []);
 }
 
+/** The status-page URL in a message's context line `<url|Status page for REF>`, or undefined. */
+function statusLinkIn(message: { blocks: unknown[] }, ref: string): string | undefined {
+  const texts = (message.blocks as Array<{ type: string; elements?: Array<{ text?: string }> }>)
+    .filter((b) => b.type === 'context')
+    .flatMap((b) => (b.elements ?? []).map((e) => e.text ?? ''));
+  const pattern = new RegExp(`<(http://127\\.0\\.0\\.1:\\d+/requests/${ref}\\?key=[A-Za-z0-9_-]+)\\|Status page for ${ref}>`);
+  return texts.map((t) => pattern.exec(t)?.[1]).find((url) => url !== undefined);
+}
+
 /** Everything the bot sent to Slack, as one string (to look for what must never be there). */
 function everythingSent(h: Harness): string {
   return JSON.stringify([h.fake.calls.map((c) => c.body), h.fake.responses.map((r) => r.body)]);
@@ -304,6 +313,12 @@ describe('Slack consent, run and notices', () => {
     const filed = await slash(h, BOB, `request device=edge-01 version=7.1.0 when=now ${GOOD_HARDWARE}`);
     const ref = refIn(filed);
     const card = await h.fake.waitFor(() => messageWith(h, ACME, `Consent needed: ${ref}`), 10_000);
+    // The card links to the request's status page, and the link opens it.
+    const link = statusLinkIn(card, ref);
+    expect(link).toBeDefined();
+    const page = await fetch(link!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`${ref} · Acme Corp`);
     // The ops channel hears about it too.
     await h.fake.waitFor(() => messageWith(h, OPS, ref), 10_000);
     // The agent needs the manager password [003]; it goes in through Slack and never comes out.
@@ -327,6 +342,8 @@ describe('Slack consent, run and notices', () => {
       return m && m.updates > 0 && buttonsOf(m).length === 0 ? m : undefined;
     }, 10_000);
     expect(decided.text).toContain('approved by Jane Doe');
+    // The edit keeps the link.
+    expect(statusLinkIn(decided, ref)).toBe(link);
 
     expect(await waitForStatus(h, ref, TERMINAL, 30_000)).toBe('completed');
     // Completion feedback in the customer's channel, with the password reminder [003].
@@ -336,6 +353,7 @@ describe('Slack consent, run and notices', () => {
     const progress = h.fake.messages(ACME).filter((m) => m.text.includes(`${ref} · upgrade progress`));
     expect(progress).toHaveLength(1);
     await h.fake.waitFor(() => (progress[0]!.updates > 0 ? true : undefined));
+    expect(statusLinkIn(h.fake.messages(ACME).find((m) => m.ts === progress[0]!.ts)!, ref)).toBe(link);
     // Agents' buttons only in the ops channel.
     const sentTo = (channel: string) => JSON.stringify(h.fake.callsTo('chat.postMessage').concat(h.fake.callsTo('chat.update')).filter((c) => c.body.channel === channel).map((c) => c.body));
     expect(sentTo(ACME)).not.toContain('/upgrade-admin');

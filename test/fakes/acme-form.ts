@@ -1,4 +1,4 @@
-/** The e-mail request form filled in as Jane Doe of Acme Corp would, for edge-01 (the demo records). */
+/** The request form (e-mail or web) filled in as Jane Doe of Acme Corp would, for edge-01 (the demo records). */
 import { formTemplate } from '../../src/adapters/email/form.js';
 import type { FormValues } from '../../src/adapters/email/form.js';
 

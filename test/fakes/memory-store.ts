@@ -6,7 +6,7 @@
  * are serialized like the SQLite store's, and calls made inside a transaction join it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { OPEN_REQUEST_STATUSES, formatRef, parseRef } from '../../src/domain/types.js';
+import { OPEN_REQUEST_STATUSES, REQUEST_STATUSES, formatRef, parseRef } from '../../src/domain/types.js';
 import type {
   Approval,
   Customer,
@@ -15,6 +15,7 @@ import type {
   Person,
   Release,
   RequestItem,
+  RequestStatus,
   Run,
   RunEvent,
   UpgradeRequest,
@@ -47,6 +48,8 @@ import type {
   InboundMail,
   ApprovalLinkRepository,
   ApprovalLink,
+  SignInLinkRepository,
+  SignInLink,
   Store,
   UpsertCounts,
   WindowRepository,
@@ -100,6 +103,7 @@ interface Tables {
   secrets: Map<number, SecretRow>;
   inboundMail: Map<number, InboundMail>;
   approvalLinks: Map<string, ApprovalLink>;
+  signInLinks: Map<string, SignInLink>;
 }
 
 function emptyTables(): Tables {
@@ -137,6 +141,7 @@ function emptyTables(): Tables {
     secrets: new Map(),
     inboundMail: new Map(),
     approvalLinks: new Map(),
+    signInLinks: new Map(),
   };
 }
 
@@ -165,6 +170,7 @@ function snapshotOf(t: Tables): Tables {
     secrets: new Map(t.secrets),
     inboundMail: new Map(t.inboundMail),
     approvalLinks: new Map(t.approvalLinks),
+    signInLinks: new Map(t.signInLinks),
   };
 }
 
@@ -188,6 +194,7 @@ export class MemoryStore implements Store {
   readonly records: RecordsRepository;
   readonly inboundMail: InboundMailRepository;
   readonly approvalLinks: ApprovalLinkRepository;
+  readonly signInLinks: SignInLinkRepository;
 
   private t: Tables = emptyTables();
   private readonly raw: Repositories;
@@ -217,6 +224,7 @@ export class MemoryStore implements Store {
     this.secrets = guard(this.raw.secrets);
     this.inboundMail = guard(this.raw.inboundMail);
     this.approvalLinks = guard(this.raw.approvalLinks);
+    this.signInLinks = guard(this.raw.signInLinks);
     this.requests = { ...guard(this.raw.requests), create: (d) => this.transaction((tx) => tx.requests.create(d)) };
     this.records = { upsert: (b, p) => this.transaction((tx) => tx.records.upsert(b, p)) };
   }
@@ -441,6 +449,11 @@ export class MemoryStore implements Store {
           )
           .sort((a, b) => (a.schedule.at?.getTime() ?? 0) - (b.schedule.at?.getTime() ?? 0) || a.id - b.id)
           .map((r) => this.hydrate(r)),
+      countByStatus: async () => {
+        const counts = Object.fromEntries(REQUEST_STATUSES.map((s) => [s, 0])) as Record<RequestStatus, number>;
+        for (const r of this.t.requests.values()) counts[r.status] += 1;
+        return counts;
+      },
     };
 
     const runs: RunRepository = {
@@ -585,6 +598,8 @@ export class MemoryStore implements Store {
       },
       forRequest: async (requestId) =>
         copy([...this.t.problems.values()].filter((p) => p.requestId === requestId).sort((a, b) => a.id - b.id)),
+      recent: async (limit) =>
+        copy([...this.t.problems.values()].sort((a, b) => b.at.getTime() - a.at.getTime() || b.id - a.id).slice(0, Math.max(0, limit))),
     };
 
     const records: RecordsRepository = {
@@ -670,7 +685,31 @@ export class MemoryStore implements Store {
           .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
           .map(copy),
     };
-    return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records, secrets, inboundMail, approvalLinks };
+    const signInLinks: SignInLinkRepository = {
+      create: async (link) => {
+        if (this.t.signInLinks.has(link.id)) throw new Error(`sign-in link ${link.id} exists`);
+        this.requireRow('people', link.personId, 'person');
+        this.t.signInLinks.set(link.id, { ...copy(link), usedAt: null });
+      },
+      byId: async (id) => copy(this.t.signInLinks.get(id) ?? null),
+      use: async (id, at) => {
+        const row = this.t.signInLinks.get(id);
+        if (!row || row.usedAt !== null) return false;
+        this.t.signInLinks.set(id, { ...row, usedAt: new Date(at.getTime()) });
+        return true;
+      },
+      deleteExpired: async (before) => {
+        let deleted = 0;
+        for (const [id, row] of [...this.t.signInLinks]) {
+          if (row.expiresAt.getTime() < before.getTime()) {
+            this.t.signInLinks.delete(id);
+            deleted += 1;
+          }
+        }
+        return deleted;
+      },
+    };
+    return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records, secrets, inboundMail, approvalLinks, signInLinks };
   }
 
   /** Stores a new outbox message unless its dedupe key is taken; true when stored. */

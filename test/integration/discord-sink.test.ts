@@ -97,6 +97,46 @@ describe('the Discord sink', () => {
     expect(fake.messagesIn(CHANNEL).some((m) => JSON.stringify(m.embeds).includes('Limited'))).toBe(false);
   });
 
+  it('adds a link button to the status page of the message’s request, on the post and on every edit', async () => {
+    const asked: number[] = [];
+    const log = new MemoryLogger();
+    const rest = new REST({ api: fake.apiUrl, retries: 0, rejectOnRateLimit: () => true }).setToken(fake.token);
+    const linking = new DiscordSink({
+      rest,
+      opsChannel: OPS,
+      log,
+      minIntervalMs: 0,
+      statusUrl: async (requestId) => {
+        asked.push(requestId);
+        if (requestId === 666) throw new Error('database unavailable');
+        return requestId === 404 ? null : `https://desk.example/requests/UPG-${String(requestId).padStart(6, '0')}?key=k3y`;
+      },
+    });
+    const link = { type: 2, style: 5, label: 'Status page for UPG-000007', url: 'https://desk.example/requests/UPG-000007?key=k3y' };
+    const linksIn = (externalId: string | null) => {
+      const [channel, id] = externalId!.split('/');
+      const stored = fake.messagesIn(channel!).find((m) => m.id === id)!;
+      return (stored.components as Array<{ components: Array<{ url?: string }> }>).flatMap((row) => row.components).filter((b) => b.url !== undefined);
+    };
+    const posted = await linking.deliver(message(`discord:${CHANNEL}`, 'Progress 10%', { requestId: 7 }));
+    expect(linksIn(posted.externalId)).toEqual([link]);
+    const edited = await linking.deliver(message(`discord:${CHANNEL}`, 'Progress 60%', { requestId: 7, externalId: posted.externalId, revision: 1 }));
+    expect(edited.externalId).toBe(posted.externalId);
+    expect(linksIn(edited.externalId)).toEqual([link]);
+    // In the ops channel the link comes after the agents' buttons.
+    const ops = await linking.deliver(message(`discord:${OPS}`, 'Progress 10%', { requestId: 7 }));
+    const [opsChannel, opsId] = ops.externalId!.split('/');
+    const rows = fake.messagesIn(opsChannel!).find((m) => m.id === opsId)!.components as Array<{ components: Array<{ custom_id?: string; url?: string }> }>;
+    expect(rows.map((row) => row.components.map((b) => b.custom_id ?? b.url))).toEqual([['cmd:/upgrade-admin run UPG-000001 next'], [link.url]]);
+    // No request, no link; no link to be had, or it cannot be made now: the message goes out without it.
+    for (const requestId of [null, 404, 666]) {
+      const plain = await linking.deliver(message(`discord:${CHANNEL}`, `No link ${requestId}`, { requestId }));
+      expect(linksIn(plain.externalId)).toEqual([]);
+    }
+    expect(asked).toEqual([7, 7, 7, 404, 666]);
+    expect(log.entries.filter((e) => e.level === 'warn').map((e) => e.msg)).toEqual(['status link unavailable; the notice goes out without it']);
+  });
+
   it('refuses a payload that is not a reply', async () => {
     await expect(sink.deliver(message(`discord:${CHANNEL}`, 'x', { payload: 'hello' }))).rejects.toBeInstanceOf(PermanentDeliveryError);
   });

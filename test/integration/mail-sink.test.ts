@@ -301,6 +301,27 @@ describe('the mail sink over SMTP', () => {
     expect(calendarOf(cancelled)).toBeNull();
   });
 
+  it('ends every mail about a request with the link to its status page, in the text and the HTML part', async () => {
+    const statusUrl = async (requestId: number) => `https://desk.example/requests/UPG-${String(requestId).padStart(6, '0')}?key=s1gned`;
+    const sink = new MailSink({ mailer: smtp, store: h.store, from: FROM, log: new MemoryLogger(), statusUrl });
+    const before = received.length;
+    const { ref } = await scheduledRequest(h);
+    await drain(h, sink);
+    const mails = since(before);
+    expect(mails.length).toBeGreaterThanOrEqual(3);
+    const url = `https://desk.example/requests/${ref}?key=s1gned`;
+    for (const m of mails) {
+      expect(m.mail.text).toContain(`\n\nFollow this request: ${url}\n\n-- \nUpgrade Desk · reference ${ref}`);
+      expect(m.mail.html).toContain(`Follow this request: <a href="${url}">the status page of ${ref}</a>`);
+    }
+    // A notice without a request has no status page.
+    const count = received.length;
+    await sink.deliver(message());
+    const plain = since(count)[0]!;
+    expect(plain.mail.text).not.toContain('Follow this request');
+    expect(String(plain.mail.html)).not.toContain('/requests/');
+  });
+
   it('does not mail edits again (e-mail cannot be edited) and never mails a decided consent card', async () => {
     const sink = sinkFor(h, smtp, new Lines());
     const before = received.length;

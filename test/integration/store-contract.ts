@@ -3,6 +3,7 @@
  * PostgreSQL) must pass, so that fast command tests on the fake mean the same on a real database.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { REQUEST_STATUSES } from '../../src/domain/types.js';
 import type { Finding } from '../../src/domain/types.js';
 import { ConcurrentChangeError } from '../../src/ports.js';
 import type { NewOutboxMessage, NewRequest, RecordsBatch, Repositories, Store } from '../../src/ports.js';
@@ -706,6 +707,19 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
         const found = await store.requests.scheduledBetween(at('2026-11-22T00:00:00Z'), at('2026-11-22T06:00:00Z'));
         expect(found.map((r) => r.id)).toEqual([atStart.id, inside.id]);
       });
+
+      it('counts the requests in each status, giving 0 for the statuses no request is in', async () => {
+        const none = await store.requests.countByStatus();
+        expect(Object.keys(none).sort()).toEqual([...REQUEST_STATUSES].sort());
+        expect(Object.values(none).every((n) => n === 0)).toBe(true);
+        await store.requests.create(draft(s, { items: [] }));
+        await store.requests.create(draft(s, { items: [] }));
+        await store.requests.create(draft(s, { items: [], status: 'rejected' }));
+        const scheduled = await store.requests.create(draft(s, { items: [] }));
+        await store.requests.update(scheduled.id, { status: 'scheduled', updatedAt: at('2026-11-21T12:00:00Z') });
+        const counts = await store.requests.countByStatus();
+        expect(counts).toEqual({ ...none, awaiting_consent: 2, rejected: 1, scheduled: 1 });
+      });
     });
 
     describe('runs', () => {
@@ -880,6 +894,20 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
         expect(await store.problems.forRequest(request.id)).toEqual([report]);
         expect(await store.problems.forRequest(999999)).toEqual([]);
       });
+
+      it('lists the latest problem reports of all requests, most recent first, up to the limit', async () => {
+        expect(await store.problems.recent(10)).toEqual([]);
+        const one = await store.requests.create(draft(s));
+        const two = await store.requests.create(draft(s, { items: [] }));
+        const report = (requestId: number, iso: string, text: string) =>
+          store.problems.create({ requestId, reporterId: s.bob, text, via: 'slack', at: at(iso) });
+        const older = await report(one.id, '2026-11-23T08:00:00Z', 'older');
+        const newest = await report(two.id, '2026-11-24T08:00:00.500Z', 'newest');
+        const sameTimeFirst = await report(one.id, '2026-11-23T09:00:00Z', 'same time, first');
+        const sameTimeSecond = await report(two.id, '2026-11-23T09:00:00Z', 'same time, second');
+        expect(await store.problems.recent(10)).toEqual([newest, sameTimeSecond, sameTimeFirst, older]);
+        expect((await store.problems.recent(2)).map((r) => r.text)).toEqual(['newest', 'same time, second']);
+      });
     });
 
     describe('secrets', () => {
@@ -1028,6 +1056,70 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
           store.approvalLinks.use(link.id, at('2026-11-21T13:00:00Z'), 'declined'),
         ]);
         expect(uses.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('sign-in links', () => {
+      let s: Seeded;
+      beforeEach(async () => {
+        s = await seed(store);
+      });
+
+      const link = (id: string, personId: number, expiresIso = '2026-11-21T12:15:00Z') => ({
+        id,
+        personId,
+        createdAt: at('2026-11-21T12:00:00Z'),
+        expiresAt: at(expiresIso),
+      });
+
+      it('stores a link unused, uses it once, and finds nothing for an unknown id', async () => {
+        const given = link('s'.repeat(32), s.alex);
+        await store.signInLinks.create(given);
+        expect(await store.signInLinks.byId(given.id)).toEqual({ ...given, usedAt: null });
+        expect(await store.signInLinks.use(given.id, at('2026-11-21T12:05:00.250Z'))).toBe(true);
+        expect(await store.signInLinks.use(given.id, at('2026-11-21T12:06:00Z'))).toBe(false);
+        expect(await store.signInLinks.byId(given.id)).toEqual({ ...given, usedAt: at('2026-11-21T12:05:00.250Z') });
+        expect(await store.signInLinks.use('unknown', at('2026-11-21T12:05:00Z'))).toBe(false);
+        expect(await store.signInLinks.byId('unknown')).toBeNull();
+      });
+
+      it('lets only one of two concurrent uses of a link win', async () => {
+        await store.signInLinks.create(link('race-sign-in', s.alex));
+        const uses = await Promise.all([
+          store.signInLinks.use('race-sign-in', at('2026-11-21T12:01:00Z')),
+          store.signInLinks.use('race-sign-in', at('2026-11-21T12:01:00Z')),
+        ]);
+        expect(uses.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('refuses a second link with the same id and a link for a person who does not exist', async () => {
+        await store.signInLinks.create(link('twice', s.alex));
+        await expect(store.signInLinks.create(link('twice', s.alex))).rejects.toThrow();
+        await expect(store.signInLinks.create(link('nobody', 999999))).rejects.toThrow();
+      });
+
+      it('deletes the links that expired before a time, used or not, and keeps the others', async () => {
+        await store.signInLinks.create(link('old-unused', s.alex, '2026-11-21T12:15:00Z'));
+        await store.signInLinks.create(link('old-used', s.alex, '2026-11-21T12:20:00Z'));
+        await store.signInLinks.use('old-used', at('2026-11-21T12:10:00Z'));
+        await store.signInLinks.create(link('at-the-limit', s.alex, '2026-11-21T12:30:00Z'));
+        await store.signInLinks.create(link('fresh', s.alex, '2026-11-21T12:45:00Z'));
+        expect(await store.signInLinks.deleteExpired(at('2026-11-21T12:30:00Z'))).toBe(2);
+        expect(await store.signInLinks.byId('old-unused')).toBeNull();
+        expect(await store.signInLinks.byId('old-used')).toBeNull();
+        expect(await store.signInLinks.byId('at-the-limit')).not.toBeNull();
+        expect(await store.signInLinks.byId('fresh')).not.toBeNull();
+        expect(await store.signInLinks.deleteExpired(at('2026-11-21T12:30:00Z'))).toBe(0);
+      });
+
+      it('keeps no link of a transaction that threw', async () => {
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.signInLinks.create(link('rolled-back', s.alex));
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await store.signInLinks.byId('rolled-back')).toBeNull();
       });
     });
 

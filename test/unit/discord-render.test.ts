@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ButtonStyle, ComponentType } from 'discord-api-types/v10';
-import type { APIButtonComponentWithCustomId, APIEmbed } from 'discord-api-types/v10';
+import type { APIButtonComponentWithCustomId, APIButtonComponentWithURL, APIEmbed } from 'discord-api-types/v10';
 import { DISCORD_LIMITS } from '../../src/adapters/discord/limits.js';
 import {
   COMMAND_BUTTON_PREFIX,
@@ -37,8 +37,14 @@ function descriptionOf(r: Reply, options = {}): string {
   return embedOf(renderDiscordMessage(r, options)).description ?? '';
 }
 
+/** The command buttons (the status link button is not one: see linkButtonsOf). */
 function buttonsOf(m: DiscordMessage): APIButtonComponentWithCustomId[] {
-  return m.components.flatMap((row) => row.components as APIButtonComponentWithCustomId[]);
+  return m.components.flatMap((row) => row.components).filter((b): b is APIButtonComponentWithCustomId => 'custom_id' in b);
+}
+
+/** The link buttons (style Link, a URL, no custom_id). */
+function linkButtonsOf(m: DiscordMessage): APIButtonComponentWithURL[] {
+  return m.components.flatMap((row) => row.components).filter((b): b is APIButtonComponentWithURL => 'url' in b);
 }
 
 /** Every markdown text of the message (title, description, field names and values). */
@@ -85,6 +91,15 @@ function expectWithinLimits(m: DiscordMessage): void {
     expect((b.label ?? '').length).toBeLessThanOrEqual(L.buttonLabel);
     expect(b.custom_id.length).toBeLessThanOrEqual(L.customId);
   }
+  for (const b of linkButtonsOf(m)) {
+    expect(b.style).toBe(ButtonStyle.Link);
+    expect('custom_id' in b).toBe(false);
+    expect(b.label?.length ?? 0).toBeGreaterThan(0);
+    expect(b.label?.length ?? 0).toBeLessThanOrEqual(L.buttonLabel);
+    expect(b.url.length).toBeLessThanOrEqual(512);
+    expect(b.url).toMatch(/^https?:\/\//);
+  }
+  expect(buttonsOf(m).length + linkButtonsOf(m).length).toBe(m.components.flatMap((row) => row.components).length);
   for (const t of markdownTexts(m)) expectCleanCuts(t);
 }
 
@@ -419,6 +434,49 @@ describe('renderDiscordMessage', () => {
       expect(long?.label).toHaveLength(DISCORD_LIMITS.buttonLabel);
       expect(long?.label?.endsWith('…')).toBe(true);
       expect(blank?.label).toBe('/upgrade help');
+    });
+  });
+
+  describe('the status link', () => {
+    const LINK = { url: 'https://desk.example/requests/UPG-000001?key=abc_DEF-123', ref: 'UPG-000001' };
+    const linkButton = { type: ComponentType.Button, style: ButtonStyle.Link, label: 'Status page for UPG-000001', url: LINK.url };
+
+    it('is a link button in a row of its own after the command buttons', () => {
+      const m = renderDiscordMessage(reply('Consent needed: UPG-000001', text('Please decide.'), consentActions('UPG-000001')), { statusLink: LINK });
+      expect(m.components).toEqual([
+        { type: ComponentType.ActionRow, components: buttonsOf(renderDiscordMessage(reply(undefined, consentActions('UPG-000001')))) },
+        { type: ComponentType.ActionRow, components: [linkButton] },
+      ]);
+      expect(embedOf(m).url).toBeUndefined();
+      // A message without buttons gets the link alone; without a link nothing changes.
+      expect(renderDiscordMessage(reply('Progress', text('50%')), { statusLink: LINK }).components).toEqual([{ type: ComponentType.ActionRow, components: [linkButton] }]);
+      expect(renderDiscordMessage(reply('Progress', text('50%'))).components).toEqual([]);
+      expectWithinLimits(renderDiscordMessage(reply('Progress', text('50%')), { statusLink: LINK }));
+    });
+
+    it('goes into the last row when all five rows are taken, and links the title when every slot is', () => {
+      const buttons = (n: number): Action[] => Array.from({ length: n }, (_, i) => ({ label: `B${i}`, command: `/upgrade status UPG-${i}` }));
+      const blocks = (n: number) => Array.from({ length: n }, (_, i) => actions({ label: `R${i}`, command: `/upgrade status UPG-${100 + i}` }));
+      const rows = renderDiscordMessage(reply('T', ...blocks(5)), { statusLink: LINK });
+      expect(rows.components.map((r) => r.components.length)).toEqual([1, 1, 1, 1, 2]);
+      expect(rows.components[4]!.components[1]).toEqual(linkButton);
+      const full = renderDiscordMessage(reply('T', actions(...buttons(25))), { statusLink: LINK });
+      expect(full.components.map((r) => r.components.length)).toEqual([5, 5, 5, 5, 5]);
+      expect(embedOf(full).url).toBe(LINK.url);
+      expectWithinLimits(full);
+    });
+
+    it('keeps its place when the embed is shortened', () => {
+      const m = renderDiscordMessage(reply('Big', ...Array.from({ length: 12 }, (_, i) => text(`${i} ${'y'.repeat(900)}`))), { statusLink: LINK });
+      expect(embedOf(m).description).toContain('This answer was shortened');
+      expect(m.components.flatMap((r) => r.components)).toEqual([linkButton]);
+      expectWithinLimits(m);
+    });
+
+    it('is left out unless it is an http(s) URL of at most 512 characters', () => {
+      for (const url of ['javascript:alert(1)', 'discord://x', 'not a url', '', `https://desk.example/${'x'.repeat(520)}`]) {
+        expect(renderDiscordMessage(reply('T'), { statusLink: { url, ref: 'UPG-000001' } }).components).toEqual([]);
+      }
     });
   });
 

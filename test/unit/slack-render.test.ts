@@ -287,6 +287,43 @@ describe('renderReply', () => {
   });
 });
 
+describe('the status link', () => {
+  const LINK = { url: 'https://desk.example/requests/UPG-000001?key=abc_DEF-123', ref: 'UPG-000001' };
+
+  it('ends a notice about a request with a context line linking to its status page', () => {
+    const { blocks } = renderReply(reply('UPG-000001 scheduled', text('Sunday 01:00')), { statusLink: LINK });
+    expect(blocks.at(-1)).toEqual({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: ':link: <https://desk.example/requests/UPG-000001?key=abc_DEF-123|Status page for UPG-000001>', verbatim: true }],
+    });
+    // Without a link the message is as before.
+    expect(renderReply(reply('UPG-000001 scheduled', text('Sunday 01:00'))).blocks).toEqual(blocks.slice(0, -1));
+  });
+
+  it('puts the link after the buttons and keeps both when the reply is shortened', () => {
+    const many = Array.from({ length: 80 }, (_, i) => text(`paragraph ${i}`));
+    const { blocks } = renderReply(reply('All requests', ...many, consentActions('UPG-000001')), { fullCommand: '/upgrade list all', statusLink: LINK });
+    expect(blocks).toHaveLength(SLACK_LIMITS.blocksPerMessage);
+    expect(blocks.at(-2)?.type).toBe('actions');
+    expect(mrkdwnTexts([blocks.at(-1)!])[0]).toContain('|Status page for UPG-000001>');
+    expect(mrkdwnTexts([blocks.at(-3)!])[0]).toContain('This answer was shortened to fit in Slack (34 more parts not shown)');
+    const big = Array.from({ length: 10 }, (_, i) => text(`${i} ${'y'.repeat(2500)}`));
+    const fitted = renderReply(reply('Big', ...big), { statusLink: LINK }).blocks;
+    expect(mrkdwnTexts(fitted).reduce((n, t) => n + t.length, 0)).toBeLessThanOrEqual(SLACK_LIMITS.blocksTextBudget);
+    expect(mrkdwnTexts([fitted.at(-1)!])[0]).toContain('Status page for UPG-000001');
+  });
+
+  it('shows only http(s) links, and none that could end the link markup early', () => {
+    for (const url of ['javascript:alert(1)', 'mailto:x@evil.example', 'not a url', '']) {
+      const { blocks } = renderReply(reply('x'), { statusLink: { url, ref: 'UPG-000001' } });
+      expect(blocks.filter((b) => b.type === 'context')).toEqual([]);
+    }
+    const { blocks } = renderReply(reply('x'), { statusLink: { url: 'https://desk.example/r?key=a|<!channel>&b', ref: 'UPG-000001' } });
+    const line = mrkdwnTexts([blocks.at(-1)!])[0]!;
+    expect(line).toBe(':link: <https://desk.example/r?key=a%7C%3C!channel%3E&amp;b|Status page for UPG-000001>');
+  });
+});
+
 describe('hostile input', () => {
   const HOSTILE = [
     '<!channel>',

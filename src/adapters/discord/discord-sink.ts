@@ -4,8 +4,11 @@
  * consent cards in place (PATCH of the message posted before), keeps a pace per channel, and
  * turns Discord's answers into the outbox's retry decisions: 429 → wait Retry-After, 5xx and
  * network errors → retry, unknown channel or missing access → give up. The REST client must not
- * retry or wait by itself (`retries: 0`, `rejectOnRateLimit`): the outbox retries durably.
+ * retry or wait by itself (`retries: 0`, `rejectOnRateLimit`): the outbox retries durably. Every
+ * notice about a request carries a link button to its status page, edits included.
  */
+import { noticeStatusLink } from '../notice-link.js';
+import type { StatusUrl } from '../notice-link.js';
 import { DiscordAPIError, HTTPError, RateLimitError } from '@discordjs/rest';
 import type { REST } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
@@ -38,6 +41,8 @@ export interface DiscordSinkOptions {
   log: Logger;
   /** Least time between two messages to one channel; default 1000 ms. */
   minIntervalMs?: number;
+  /** The signed status-page URL of a request (null: none); notices about a request link to it. */
+  statusUrl?: StatusUrl;
 }
 
 /** Maps a failed REST call to the outbox's retry decision. */
@@ -74,12 +79,14 @@ export class DiscordSink implements OutboxSink {
   private readonly pacer: ChannelPacer;
   /** User id → DM channel id (Discord answers the same channel every time; this saves a call). */
   private readonly dmChannels = new Map<string, string>();
+  private readonly statusUrl: DiscordSinkOptions['statusUrl'];
 
   constructor(options: DiscordSinkOptions) {
     this.rest = options.rest;
     this.opsChannel = options.opsChannel;
     this.log = options.log;
     this.pacer = new ChannelPacer(options.minIntervalMs ?? DISCORD_MIN_MESSAGE_INTERVAL_MS);
+    this.statusUrl = options.statusUrl;
   }
 
   accepts(destination: string): boolean {
@@ -90,7 +97,8 @@ export class DiscordSink implements OutboxSink {
     if (!isReply(message.payload)) throw new PermanentDeliveryError('the payload is not a reply');
     const dm = message.destination.startsWith('discord-dm:');
     const target = message.destination.slice(dm ? 'discord-dm:'.length : 'discord:'.length);
-    const body = renderDiscordMessage(message.payload, { adminActions: !dm && target === this.opsChannel });
+    const statusLink = await noticeStatusLink(message, this.statusUrl, this.log);
+    const body = renderDiscordMessage(message.payload, { adminActions: !dm && target === this.opsChannel, statusLink });
     if (message.externalId) {
       const [channel, id] = splitExternalId(message.externalId);
       if (channel && id) {
@@ -113,6 +121,7 @@ export class DiscordSink implements OutboxSink {
       throw this.failed(channel, e);
     }
   }
+
 
   /** The DM channel with a user, opened once. */
   private async dmChannel(userId: string): Promise<string> {

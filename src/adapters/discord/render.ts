@@ -18,7 +18,10 @@
  *   fields below the description); a fields block followed by other content renders in place as
  *   "**label**: value" lines, so the reader sees the blocks in the reply's order;
  * - buttons: `actions` blocks become action rows of ≤5 buttons (≤5 rows), each with the custom_id
- *   `cmd:` + its command.
+ *   `cmd:` + its command;
+ * - the status link (notices about a request): a link button "Status page for UPG-…" in a row of
+ *   its own after the command buttons (in the last row when all five rows are taken, or as the
+ *   embed title's link when every button slot is), so truncation never loses it.
  * Colour: red for error replies, the brand colour otherwise.
  * Limits (limits.ts) are respected by truncating, and, when the description or the embed's total
  * would be too long, by cutting after the last part that fits with a notice that says so.
@@ -28,6 +31,7 @@ import type {
   APIActionRowComponent,
   APIButtonComponent,
   APIButtonComponentWithCustomId,
+  APIButtonComponentWithURL,
   APIEmbed,
   APIEmbedField,
 } from 'discord-api-types/v10';
@@ -54,6 +58,8 @@ export interface DiscordRenderOptions {
   adminActions?: boolean;
   /** The command that shows the whole answer, named in the notice when the reply is shortened. */
   fullCommand?: string;
+  /** The signed link to the request's status page, shown as a link button. */
+  statusLink?: { url: string; ref: string } | null;
 }
 
 /** The custom_id prefix of reply buttons: a button's custom_id is this + the full command it runs. */
@@ -469,6 +475,39 @@ function actionRows(reply: Reply, options: DiscordRenderOptions): APIActionRowCo
     .map((components): APIActionRowComponent<APIButtonComponent> => ({ type: ComponentType.ActionRow, components }));
 }
 
+/** Longest URL of a link button (Discord's limit). */
+const MAX_LINK_URL = 512;
+
+/** The link button to the status page, or null when there is no link or it is not an http(s) URL that fits. */
+export function statusLinkButton(link: DiscordRenderOptions['statusLink']): APIButtonComponentWithURL | null {
+  if (!link) return null;
+  let url: string;
+  try {
+    const parsed = new URL(link.url);
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return null;
+    url = parsed.href;
+  } catch {
+    return null;
+  }
+  if (url.length > MAX_LINK_URL) return null;
+  const label = truncatePlain(`Status page for ${oneLine(plainTimes(link.ref)).trim()}`, DISCORD_LIMITS.buttonLabel);
+  return { type: ComponentType.Button, style: ButtonStyle.Link, label, url };
+}
+
+/** Adds the link button after the command buttons: its own row, else the last row with room; false when no slot is left. */
+function placeLink(rows: APIActionRowComponent<APIButtonComponent>[], link: APIButtonComponentWithURL): boolean {
+  if (rows.length < DISCORD_LIMITS.actionRows) {
+    rows.push({ type: ComponentType.ActionRow, components: [link] });
+    return true;
+  }
+  const last = rows[rows.length - 1]!;
+  if (last.components.length < DISCORD_LIMITS.buttonsPerRow) {
+    last.components.push(link);
+    return true;
+  }
+  return false;
+}
+
 /**
  * Renders a reply as a Discord message: one embed of escaped markdown (no user text can format,
  * link or mention), time marks as local-time `<t:…:F>` tokens, buttons that run their typed command
@@ -480,8 +519,11 @@ export function renderDiscordMessage(reply: Reply, options: DiscordRenderOptions
   const { parts, fields } = layout(reply);
   const fitted = fitEmbed(title.length, parts, fields, reply, options);
   const components = actionRows(reply, options);
+  const link = statusLinkButton(options.statusLink);
+  const linkPlaced = link ? placeLink(components, link) : false;
   const embed: APIEmbed = {};
   if (title !== '') embed.title = title;
+  if (link && !linkPlaced && title !== '') embed.url = link.url;
   if (fitted.description !== '') embed.description = fitted.description;
   embed.color = reply.error ? COLOUR.error : COLOUR.brand;
   if (fitted.fields.length > 0) embed.fields = fitted.fields;

@@ -59,7 +59,7 @@ export const FORM_FIELDS: ReadonlyArray<{ key: FormKey; label: string; required:
   { key: 'phone', label: 'Phone', required: true, hint: 'your company phone number as on our records' },
   { key: 'device', label: 'Device', required: true, hint: 'the device name or its serial number' },
   { key: 'serial', label: 'Serial number', required: true, hint: 'the serial number of the device, e.g. SN-1001' },
-  { key: 'mac', label: 'MAC address', required: true, hint: 'the MAC address of the device in any notation, e.g. 00:1A:2B:3C:4D:5E' },
+  { key: 'mac', label: 'MAC address', required: true, hint: 'the MAC address of the device in any notation, e.g. 00:00:5E:00:53:01' },
   { key: 'ip', label: 'IP address', required: true, hint: 'the IP address of the device, e.g. 203.0.113.10' },
   { key: 'version', label: 'Target version', required: true, hint: 'the version to upgrade to, e.g. 7.1.0' },
   {

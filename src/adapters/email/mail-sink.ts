@@ -8,8 +8,11 @@
  * not mailed again, and its externalId is kept. A consent card without anything left to do (the
  * decision closed it, maybe before it was first mailed) is never mailed either: the decision
  * notice itself is mailed on its own. So a reader gets the first state of the progress message,
- * and every later notice (downtime, completed) as its own mail.
+ * and every later notice (downtime, completed) as its own mail. Every mail about a request carries
+ * the signed link to its status page, where the reader follows what happens after the mail.
  */
+import { noticeStatusLink } from '../notice-link.js';
+import type { StatusUrl } from '../notice-link.js';
 import path from 'node:path';
 import type { Logger } from '../../core/command.js';
 import { isReply } from '../../core/reply.js';
@@ -44,6 +47,8 @@ export interface MailSinkOptions {
   approvalPage?: (message: OutboxMessage, recipient: { address: string; personId: number | null }) => Promise<string | null>;
   /** Where a one-line "── to … · kind · ref · …" note of each handled message is written (the console of `npm start`). */
   echo?: { write(s: string): unknown };
+  /** The signed status-page URL of a request (null: none); mails about a request link to it. */
+  statusUrl?: StatusUrl;
 }
 
 /** The domain used in Message-IDs and invite UIDs: the From address's, reduced to safe characters. */
@@ -82,6 +87,7 @@ export class MailSink implements OutboxSink {
   private readonly actionLink: MailSinkOptions['actionLink'];
   private readonly approvalPage: MailSinkOptions['approvalPage'];
   private readonly echo: MailSinkOptions['echo'];
+  private readonly statusUrl: MailSinkOptions['statusUrl'];
 
   constructor(options: MailSinkOptions) {
     if (/[\r\n]/.test(options.from)) throw new Error('MailSink: the From address must be one line');
@@ -93,6 +99,7 @@ export class MailSink implements OutboxSink {
     this.actionLink = options.actionLink;
     this.approvalPage = options.approvalPage;
     this.echo = options.echo;
+    this.statusUrl = options.statusUrl;
   }
 
   accepts(destination: string): boolean {
@@ -127,6 +134,7 @@ export class MailSink implements OutboxSink {
     const rendered = renderEmail(reply, {
       ref,
       actionLink: (action) => consentLink(action) ?? this.actionLink?.(action, message) ?? null,
+      statusLink: (await noticeStatusLink(message, this.statusUrl, this.log))?.url ?? null,
     });
     const messageId = noticeMessageId(message, this.domain);
     const mail: MailToSend = {
@@ -168,6 +176,7 @@ export class MailSink implements OutboxSink {
     this.note(message, `${recipient.address}${invite ? ` + invite (${invite.method})` : ''}, ${where}`);
     return { externalId: sent.messageId || messageId };
   }
+
 
   /** The address (and name) a destination stands for; PermanentDeliveryError when there is none fit to use. */
   private async recipient(destination: string): Promise<{ address: string; name?: string; personId?: number }> {

@@ -5,7 +5,8 @@
  * one line (no CR/LF can reach a header), the HTML escapes every piece of text, and the HTML has
  * no scripts and loads nothing from outside. Time marks show their fallback (the customer's
  * timezone and UTC). Buttons become links when a link is available, else the command to type;
- * agents' `/upgrade-admin` buttons are never mailed.
+ * agents' `/upgrade-admin` buttons are never mailed. A notice about a request ends with the
+ * signed link to its status page ("Follow this request: …") when one is given.
  */
 import { formatTable, mapTimeMarks, plainTimes, stripTimeMarkDelimiters } from '../../core/reply.js';
 import type { Action, Block, Reply } from '../../core/reply.js';
@@ -18,6 +19,8 @@ export interface EmailRenderOptions {
   ref?: string | null;
   /** A URL that performs the action (e.g. a signed approval link), or null to show the command instead. Only http(s) URLs are used. */
   actionLink?: (action: Action) => string | null;
+  /** The signed link to the request's status page, shown after the content; only an http(s) URL is used. */
+  statusLink?: string | null;
 }
 
 /** A rendered e-mail: a one-line subject, the plain-text part and the HTML part. */
@@ -80,9 +83,8 @@ export function emailSubject(reply: Reply, ref?: string | null): string {
   return truncatePlain(tag ? `[${tag}] ${title}` : title, MAX_SUBJECT_LENGTH);
 }
 
-/** An http(s) URL from `actionLink`, or null (anything else, e.g. `javascript:`, is not used). */
-function linkFor(action: Action, options: EmailRenderOptions): string | null {
-  const url = options.actionLink?.(action) ?? null;
+/** `url` normalised when it is an http(s) URL, else null (anything else, e.g. `javascript:`, is not used). */
+function webUrl(url: string | null | undefined): string | null {
   if (!url) return null;
   try {
     const parsed = new URL(url);
@@ -91,6 +93,14 @@ function linkFor(action: Action, options: EmailRenderOptions): string | null {
     return null;
   }
 }
+
+/** An http(s) URL from `actionLink`, or null. */
+function linkFor(action: Action, options: EmailRenderOptions): string | null {
+  return webUrl(options.actionLink?.(action) ?? null);
+}
+
+/** The words before the status link, in both parts. */
+export const STATUS_LINK_LEAD = 'Follow this request:';
 
 /* ---------- plain text ---------- */
 
@@ -147,6 +157,8 @@ function renderText(reply: Reply, options: EmailRenderOptions, ref: string | nul
     const rendered = textBlock(block, options);
     if (rendered !== null && rendered !== '') parts.push(rendered);
   }
+  const status = webUrl(options.statusLink);
+  if (status) parts.push(`${STATUS_LINK_LEAD} ${status}`);
   // "-- " (with the space) is the signature separator mail clients recognise.
   return `${parts.join('\n\n')}\n\n-- \n${footerText(ref)}\n`;
 }
@@ -267,6 +279,11 @@ function renderHtml(reply: Reply, options: EmailRenderOptions, ref: string | nul
   for (const block of reply.blocks) {
     const rendered = htmlBlock(block, options);
     if (rendered) body.push(rendered);
+  }
+  const status = webUrl(options.statusLink);
+  if (status) {
+    const label = ref ? `the status page of ${ref}` : 'the status page';
+    body.push(`<p style="${STYLE.p}">${escapeHtml(STATUS_LINK_LEAD)} <a href="${escapeHtml(status)}">${escapeHtml(label)}</a></p>`);
   }
   return (
     '<!DOCTYPE html>\n' +

@@ -4,7 +4,8 @@
  * the renderer adds markup only around it, and every mrkdwn object is `verbatim` so Slack does
  * not turn names into mentions or links. Time marks become `<!date^…>` tokens, which each reader
  * sees in their own timezone. Slack's limits (limits.ts) are respected by splitting, truncating
- * and, when a reply is too big for one message, shortening it with a notice.
+ * and, when a reply is too big for one message, shortening it with a notice. A notice about a
+ * request may end with the signed link to its status page (a context line Slack shows as a link).
  */
 import type { types } from '@slack/bolt';
 import { formatTable, mapTimeMarks, plainTimes, stripTimeMarkDelimiters, toPlainText } from '../../core/reply.js';
@@ -32,6 +33,8 @@ export interface RenderOptions {
   adminActions?: boolean;
   /** The command that shows the whole answer, named in the notice when the reply is shortened. */
   fullCommand?: string;
+  /** The signed link to the request's status page: a context line under everything else, kept when the reply is shortened. */
+  statusLink?: { url: string; ref: string } | null;
 }
 
 /** The action_id prefix of reply buttons; the number after it is unique within one message. */
@@ -306,16 +309,17 @@ function shortenedNotice(hidden: number, reply: Reply, options: RenderOptions): 
 
 /**
  * Keeps the message within Slack's block count and text size: when it would exceed either, the
- * content is cut after the last block that fits, a notice says so, and the buttons are kept.
+ * content is cut after the last block that fits, a notice says so, and the buttons and the
+ * `tail` (the status link) are kept.
  */
-function fitMessage(blocks: KnownBlock[], reply: Reply, options: RenderOptions): KnownBlock[] {
-  const total = blocks.reduce((n, b) => n + textSize(b), 0);
-  if (blocks.length <= SLACK_LIMITS.blocksPerMessage && total <= SLACK_LIMITS.blocksTextBudget) return blocks;
+function fitMessage(blocks: KnownBlock[], reply: Reply, options: RenderOptions, tail: KnownBlock[] = []): KnownBlock[] {
+  const total = [...blocks, ...tail].reduce((n, b) => n + textSize(b), 0);
+  if (blocks.length + tail.length <= SLACK_LIMITS.blocksPerMessage && total <= SLACK_LIMITS.blocksTextBudget) return [...blocks, ...tail];
   const actionBlocks = blocks.filter((b) => b.type === 'actions');
   const content = blocks.filter((b) => b.type !== 'actions');
   const noticeRoom = 600;
-  const slots = SLACK_LIMITS.blocksPerMessage - 1 - actionBlocks.length;
-  let room = SLACK_LIMITS.blocksTextBudget - noticeRoom - actionBlocks.reduce((n, b) => n + textSize(b), 0);
+  const slots = SLACK_LIMITS.blocksPerMessage - 1 - actionBlocks.length - tail.length;
+  let room = SLACK_LIMITS.blocksTextBudget - noticeRoom - [...actionBlocks, ...tail].reduce((n, b) => n + textSize(b), 0);
   const kept: KnownBlock[] = [];
   for (const block of content) {
     const size = textSize(block);
@@ -323,8 +327,30 @@ function fitMessage(blocks: KnownBlock[], reply: Reply, options: RenderOptions):
     kept.push(block);
     room -= size;
   }
-  if (kept.length === content.length) return [...kept, ...actionBlocks];
-  return [...kept, shortenedNotice(content.length - kept.length, reply, options), ...actionBlocks];
+  if (kept.length === content.length) return [...kept, ...actionBlocks, ...tail];
+  return [...kept, shortenedNotice(content.length - kept.length, reply, options), ...actionBlocks, ...tail];
+}
+
+/** Longest status link put in a message (ours: the bot's links are about 100 characters). */
+const MAX_STATUS_URL = 2000;
+
+/**
+ * The context line `🔗 <url|Status page for UPG-…>`, or null when there is no link or it is not
+ * an http(s) URL. The URL is normalised and escaped so it cannot end the link early.
+ */
+export function statusLinkBlock(link: RenderOptions['statusLink']): ContextBlock | null {
+  if (!link) return null;
+  let href: string;
+  try {
+    const parsed = new URL(link.url);
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return null;
+    href = parsed.href.replace(/\|/g, '%7C');
+  } catch {
+    return null;
+  }
+  if (href.length > MAX_STATUS_URL) return null;
+  const label = escapeMrkdwn(truncatePlain(`Status page for ${plainTimes(link.ref).replace(/\s+/g, ' ').trim()}`, 200)).replace(/\|/g, '¦');
+  return context(`:link: <${escapeMrkdwn(href)}|${label}>`);
 }
 
 /**
@@ -334,7 +360,8 @@ function fitMessage(blocks: KnownBlock[], reply: Reply, options: RenderOptions):
  */
 export function renderReply(reply: Reply, options: RenderOptions = {}): SlackMessage {
   const visible = visibleReply(reply, options);
-  const blocks = fitMessage(renderBlocks(visible), visible, options);
+  const link = statusLinkBlock(options.statusLink);
+  const blocks = fitMessage(renderBlocks(visible), visible, options, link ? [link] : []);
   const plain = toPlainText(visible).trim();
   const text = truncateMrkdwn(escapeMrkdwn(plain === '' ? '(empty reply)' : plain), SLACK_LIMITS.fallbackText);
   return { text, blocks };

@@ -3,8 +3,11 @@
  * messages), edits the progress message and decided consent cards in place with `chat.update`,
  * keeps to one message per second per channel, and turns Slack's answers into the outbox's
  * retry decisions (429 → wait Retry-After, 5xx and network errors → retry, unknown channel →
- * give up). The WebClient must not retry by itself: the outbox retries durably.
+ * give up). The WebClient must not retry by itself: the outbox retries durably. Every notice about
+ * a request ends with the signed link to its status page, edits included.
  */
+import { noticeStatusLink } from '../notice-link.js';
+import type { StatusUrl } from '../notice-link.js';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../../core/command.js';
 import { isReply } from '../../core/reply.js';
@@ -48,6 +51,8 @@ export interface SlackSinkOptions {
   log: Logger;
   /** Least time between two messages (posts or edits) to one channel; default 1000 ms. */
   minIntervalMs?: number;
+  /** The signed status-page URL of a request (null: none); notices about a request link to it. */
+  statusUrl?: StatusUrl;
 }
 
 /** What the WebClient throws, as far as the sink needs to know. */
@@ -94,12 +99,14 @@ export class SlackSink implements OutboxSink {
   private readonly opsChannel: string | undefined;
   private readonly log: Logger;
   private readonly pacer: ChannelPacer;
+  private readonly statusUrl: SlackSinkOptions['statusUrl'];
 
   constructor(options: SlackSinkOptions) {
     this.client = options.client;
     this.opsChannel = options.opsChannel;
     this.log = options.log;
     this.pacer = new ChannelPacer(options.minIntervalMs ?? SLACK_MIN_MESSAGE_INTERVAL_MS);
+    this.statusUrl = options.statusUrl;
   }
 
   accepts(destination: string): boolean {
@@ -109,7 +116,8 @@ export class SlackSink implements OutboxSink {
   async deliver(message: OutboxMessage): Promise<{ externalId: string | null }> {
     const target = message.destination.slice('slack:'.length);
     if (!isReply(message.payload)) throw new PermanentDeliveryError('the payload is not a reply');
-    const { text, blocks } = renderReply(message.payload, { adminActions: target === this.opsChannel });
+    const statusLink = await noticeStatusLink(message, this.statusUrl, this.log);
+    const { text, blocks } = renderReply(message.payload, { adminActions: target === this.opsChannel, statusLink });
     if (message.externalId) {
       const [channel, ts] = splitExternalId(message.externalId);
       if (channel && ts) {
@@ -139,6 +147,7 @@ export class SlackSink implements OutboxSink {
       throw this.failed(target, e);
     }
   }
+
 
   /** Classifies a failure; a rate limit also holds back the channel's next messages. */
   private failed(channel: string, e: unknown): Error {

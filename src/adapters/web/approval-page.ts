@@ -1,8 +1,9 @@
 /**
  * The page behind an e-mail approval link, `/approve/<token>`: GET shows the request and asks the
  * representative to confirm, and changes nothing (mail scanners and link previews open links);
- * only the page's button (a POST) decides, once. Server-rendered, no scripts, no external
- * resources, readable on a phone; the token stays out of referrers and caches.
+ * only the page's button (a POST) decides, once. Server-rendered in the layout of the other pages
+ * (no scripts, nothing from elsewhere), readable on a phone; the token stays out of referrers and
+ * caches.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Deps } from '../../core/command.js';
@@ -10,7 +11,7 @@ import { plainTimes } from '../../core/reply.js';
 import { decideByApprovalLink, openApprovalLink } from '../../services/approval-links.js';
 import type { OpenLink } from '../../services/approval-links.js';
 import { allFindings, describeSchedule, downtimeOf, loadView } from '../../services/request-view.js';
-import { escapeHtml } from '../email/render-email.js';
+import { PAGE_HEADERS, escapeHtml, renderPage } from './html.js';
 
 /** The path prefix of approval links. */
 export const APPROVAL_PATH = '/approve/';
@@ -24,34 +25,8 @@ const MAX_REASON = 500;
 const STATUS_OF_CODE: Record<string, number> = { link_invalid: 404, link_expired: 410, link_used: 409, request_decided: 409, not_authorized: 403 };
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-    'x-robots-tag': 'noindex',
-  });
-  res.end(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} · Upgrade Desk</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1d2430;line-height:1.5}
-main{max-width:40rem;margin:0 auto;padding:1.5rem 1rem}
-h1{font-size:1.4rem;margin:0 0 1rem}
-.card{background:#fff;border:1px solid #d8dce3;border-radius:8px;padding:1rem 1.25rem;margin-bottom:1rem}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}
-dt{color:#5b6475}dd{margin:0}
-ul{padding-left:1.25rem}
-.warn{color:#8a5a00}
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}
-textarea{width:100%;box-sizing:border-box;min-height:4rem;font:inherit;padding:.5rem}
-.buttons{display:flex;gap:.75rem;flex-wrap:wrap;margin-top:1rem}
-button{font:inherit;font-weight:600;padding:.6rem 1.2rem;border-radius:6px;border:1px solid transparent;cursor:pointer}
-.approve{background:#1f7a3d;color:#fff}.decline{background:#fff;color:#b3261e;border-color:#b3261e}
-.muted{color:#5b6475;font-size:.9rem}
-</style></head>
-<body><main>${body}</main></body></html>`);
+  res.writeHead(status, PAGE_HEADERS);
+  res.end(renderPage({ title, body }));
 }
 
 function problemPage(res: ServerResponse, code: string, message: string): void {
@@ -73,7 +48,7 @@ async function summary(deps: Deps, opened: OpenLink): Promise<string> {
   const [min, max] = downtimeOf(view);
   const devices = request.items.map((i) => `${i.deviceName} (${i.fromVersion} → ${i.targetVersion})`);
   const warnings = allFindings(request).filter((f) => f.severity === 'warning');
-  return `<div class="card"><dl>
+  return `<div class="card"><dl class="facts">
 <dt>Request</dt><dd>${escapeHtml(request.ref)}</dd>
 <dt>Customer</dt><dd>${escapeHtml(customer.name)}</dd>
 <dt>Devices</dt><dd>${devices.map(escapeHtml).join('<br>')}</dd>
@@ -83,7 +58,7 @@ async function summary(deps: Deps, opened: OpenLink): Promise<string> {
 ${request.note ? `<dt>Note</dt><dd>${escapeHtml(request.note)}</dd>` : ''}
 </dl>${
     warnings.length
-      ? `<p class="warn"><strong>Please read before deciding:</strong></p><ul>${warnings.map((f) => `<li class="warn">${escapeHtml(plainTimes(f.message))}</li>`).join('')}</ul>`
+      ? `<div class="notice warn"><p><strong>Please read before deciding:</strong></p><ul class="plain">${warnings.map((f) => `<li>${escapeHtml(plainTimes(f.message))}</li>`).join('')}</ul></div>`
       : ''
   }</div>`;
 }
@@ -114,8 +89,8 @@ export function approvalPageHandler(deps: Deps, newId: () => string) {
       const opened = await openApprovalLink(deps, token, deps.clock.now());
       if (!opened.ok) return problemPage(res, opened.error.code, opened.error.message);
       const decline = url.searchParams.get('decision') === 'decline';
-      const approveButton = `<button class="approve" type="submit" name="decision" value="approve">Approve ${escapeHtml(opened.value.request.ref)}</button>`;
-      const declineButton = `<button class="decline" type="submit" name="decision" value="decline">Decline</button>`;
+      const approveButton = `<button class="good" type="submit" name="decision" value="approve">Approve ${escapeHtml(opened.value.request.ref)}</button>`;
+      const declineButton = `<button class="danger" type="submit" name="decision" value="decline">Decline</button>`;
       return page(
         res,
         200,
@@ -124,8 +99,8 @@ export function approvalPageHandler(deps: Deps, newId: () => string) {
 <p>You are deciding as <strong>${escapeHtml(opened.value.person.name)}</strong> (${escapeHtml(opened.value.person.email)}), authorized representative of your company.</p>
 ${await summary(deps, opened.value)}
 <form class="card" method="post" action="${escapeHtml(url.pathname)}">
-<label for="reason">Reason, if you decline (optional)</label>
-<textarea id="reason" name="reason" maxlength="${MAX_REASON}"></textarea>
+<div class="field"><label for="reason">Reason, if you decline (optional)</label>
+<textarea id="reason" name="reason" maxlength="${MAX_REASON}"></textarea></div>
 <div class="buttons">${decline ? declineButton + approveButton : approveButton + declineButton}</div>
 <p class="muted">Nothing is decided until you press a button. This link works once and expires on ${escapeHtml(opened.value.link.expiresAt.toISOString().slice(0, 16).replace('T', ' '))} UTC.</p>
 </form>`,
@@ -157,7 +132,7 @@ ${await summary(deps, opened.value)}
         approved
           ? `The upgrade is ${escapeHtml(plainTimes(describeSchedule(view.request, view.customer.timezone)))}.`
           : 'The request is closed; the requester is told.'
-      }</p>${scheduleProblem ? `<p class="warn">${escapeHtml(plainTimes(scheduleProblem))}</p>` : ''}
+      }</p>${scheduleProblem ? `<p class="notice warn">${escapeHtml(plainTimes(scheduleProblem))}</p>` : ''}
 <p class="muted">Everyone involved is notified. You can close this page.</p></div>`,
     );
   };
