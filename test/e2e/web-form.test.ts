@@ -277,3 +277,42 @@ describe('the public request form', () => {
     expect((await send(strictBot, BOB_EDGE01, browser, 'wrong')).res.status).toBe(403);
   });
 });
+
+describe('the parts every page shares', () => {
+  it('serves the one stylesheet from the bot itself, and every page links only to it', async () => {
+    const css = await fetch(`${bot.url}/assets/app.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    const text = await css.text();
+    expect(text).toContain('.field.invalid');
+    expect(text).not.toMatch(/url\(\s*['"]?https?:/);
+    const { res, html } = await openForm(bot);
+    expect(res.headers.get('content-security-policy')).toContain("style-src 'self'");
+    expect(html).toContain('<link rel="stylesheet" href="/assets/app.css">');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)[a-z]/i);
+  });
+
+  it('sends a visitor of / to the request form', async () => {
+    const res = await fetch(`${bot.url}/`, { redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/requests/new');
+  });
+
+  it('answers a form larger than it accepts with a page, not a stack trace, and files nothing', async () => {
+    const { browser } = await openForm(bot);
+    const before = await requestCount(bot);
+    const body = new URLSearchParams({ ...BOB_EDGE01, _csrf: browser.token, notes: 'x'.repeat(40_000) });
+    const res = await fetch(`${bot.url}/requests/new`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: browser.cookie }, body });
+    expect(res.status).toBe(413);
+    const html = await res.text();
+    expect(html).toContain('Form too large');
+    expect(html).not.toMatch(/at .*\.(js|ts):\d+/);
+    expect(await requestCount(bot)).toBe(before);
+  });
+
+  it('answers an unknown path with 404 and says where the pages are', async () => {
+    const res = await fetch(`${bot.url}/nowhere`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain('/requests/new');
+  });
+});
