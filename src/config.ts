@@ -96,6 +96,9 @@ const schema = z
     INTAKE_ADDRESS: email.default('upgrades@localhost'),
     IMAP_URL: url(['imap:', 'imaps:'], 'imaps://user:pass@mail.example.com:993'),
     PORT: port(3000),
+    HOST: optionalText.refine((v) => v === undefined || /^[0-9a-fA-F:.]+$|^localhost$/.test(v), {
+      message: 'expected an address to listen on, e.g. 127.0.0.1 (default) or 0.0.0.0 (in a container, behind a proxy or load balancer)',
+    }),
     PUBLIC_URL: url(['http:', 'https:'], 'https://upgrades.example.com'),
     SECRETS_KEY: optionalText.refine((v) => v === undefined || decodeKey(v) !== null, {
       message: 'expected 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)',
@@ -177,6 +180,8 @@ export interface Config {
   };
   mail: { smtpUrl?: string; from: string; intakePort: number; intakeHost: string; intakeAddress: string; imapUrl?: string };
   port: number;
+  /** The address the web server listens on (HOST; default 127.0.0.1). */
+  host: string;
   publicUrl: string;
   secretsKey?: Buffer;
   apiToken?: string;
@@ -245,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       imapUrl: e.IMAP_URL,
     },
     port: e.PORT,
+    host: e.HOST ?? '127.0.0.1',
     publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
     secretsKey: e.SECRETS_KEY ? (decodeKey(e.SECRETS_KEY) ?? undefined) : undefined,
     apiToken: e.API_TOKEN,

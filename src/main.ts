@@ -11,7 +11,7 @@ import { registry } from '../commands/index.js';
 import type { Deps, Logger, NoticeRoutes } from './core/command.js';
 import type { Registry } from './core/dispatch.js';
 import type { Config } from './config.js';
-import { createDataSource, runMigrations } from './infra/data-source.js';
+import { createDataSource, runMigrations, withSchemaLock } from './infra/data-source.js';
 import { createLogger } from './infra/logger.js';
 import { demoRecordsPath } from './infra/package-root.js';
 import { TypeOrmStore } from './infra/typeorm-store.js';
@@ -31,8 +31,9 @@ import type { QueueOptions } from './infra/queue/queue.js';
 import { SLACK_EVENTS_PATH, startSlackAdapter } from './adapters/slack/slack-app.js';
 import type { SlackAdapter } from './adapters/slack/slack-app.js';
 import { SlackSink } from './adapters/slack/slack-sink.js';
-import { startDiscordAdapter } from './adapters/discord/discord-app.js';
+import { createDiscordSinkRest, startDiscordAdapter } from './adapters/discord/discord-app.js';
 import type { DiscordAdapter } from './adapters/discord/discord-app.js';
+import { DISCORD_GATEWAY_LEASE, GatewayLease, processHolderId } from './infra/gateway-lease.js';
 import { DiscordSink } from './adapters/discord/discord-sink.js';
 import { MailSink } from './adapters/email/mail-sink.js';
 import { APPROVAL_PATH, approvalPageHandler } from './adapters/web/approval-page.js';
@@ -76,6 +77,12 @@ export function noticeRoutes(config: Config): NoticeRoutes {
   return { ops: ops.length ? ops : ['ops'], slack: !!config.slack, discord: !!config.discord };
 }
 
+/** How this machine reaches a server listening on `host`: the loopback address for the wildcard addresses. */
+function localHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** A fresh invocation id for logs and user-visible error references. */
 export function newInvocationId(): string {
   return randomUUID().slice(0, 8);
@@ -117,7 +124,8 @@ export async function openApp(config: Config, options: OpenOptions = {}): Promis
   let queue: Queue | null = null;
   try {
     const secretBox = await loadSecretBox({ secretsKey: config.secretsKey, dataDir: config.dataDir, log });
-    if (options.queue) queue = await Queue.open(config, store, clock, log, options.queueOptions);
+    // Under the schema lock: the PostgreSQL queue backend creates its table and trigger at connect.
+    if (options.queue) queue = await withSchemaLock(dataSource, () => Queue.open(config, store, clock, log, options.queueOptions));
     const deps: Deps = {
       store,
       clock,
@@ -211,7 +219,9 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   const log = app.log;
   let outbox: OutboxWorker | null = null;
   let slack: SlackAdapter | null = null;
+  // Discord's gateway is held by one process at a time (a lease in the database); the others stand by.
   let discord: DiscordAdapter | null = null;
+  let gateway: GatewayLease | null = null;
   let smtpIntake: SmtpIntake | null = null;
   let imap: ImapPoller | null = null;
   // Links in e-mails: PUBLIC_URL, or this server's own address once it listens (PORT=0 in tests).
@@ -234,7 +244,25 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       slack = await startSlackAdapter({ settings: config.slack, registry: app.registry, deps: app.deps, log, newId: newInvocationId });
     }
     if (config.discord) {
-      discord = await startDiscordAdapter({ settings: config.discord, registry: app.registry, deps: app.deps, log, newId: newInvocationId });
+      const settings = config.discord;
+      gateway = new GatewayLease({
+        leases: app.deps.store.leases,
+        name: DISCORD_GATEWAY_LEASE,
+        holder: processHolderId(),
+        ttlMs: config.queueLockLifetimeMs,
+        what: 'Discord gateway',
+        log,
+        onAcquired: async () => {
+          discord = await startDiscordAdapter({ settings, registry: app.registry, deps: app.deps, log, newId: newInvocationId });
+        },
+        onLost: async () => {
+          const adapter = discord;
+          discord = null;
+          await adapter?.stop();
+        },
+      });
+      // Alone, or first: connects now (a refused token stops the start). Otherwise takes over when the holder is gone.
+      await gateway.start();
     }
     // The signed link to a request's status page, put in every notice about it (chat and e-mail).
     // A request's reference is its id, formatted: no lookup per delivery.
@@ -243,8 +271,11 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     if (slack) {
       chatSinks.push(new SlackSink({ client: slack.sinkClient, opsChannel: config.slack?.opsChannel, log, minIntervalMs: options.slackMinIntervalMs, statusUrl }));
     }
-    if (discord) {
-      chatSinks.push(new DiscordSink({ rest: discord.sinkRest, opsChannel: config.discord?.opsChannel, log, minIntervalMs: options.discordMinIntervalMs, statusUrl }));
+    if (config.discord) {
+      // Every process delivers Discord notices over REST, whether or not it holds the gateway.
+      chatSinks.push(
+        new DiscordSink({ rest: createDiscordSinkRest(config.discord), opsChannel: config.discord.opsChannel, log, minIntervalMs: options.discordMinIntervalMs, statusUrl }),
+      );
     }
     outbox = new OutboxWorker({
       outbox: app.deps.store.outbox,
@@ -364,10 +395,10 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     const server = createServer(web);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, '127.0.0.1', () => resolve());
+      server.listen(config.port, config.host, () => resolve());
     });
     const address = server.address();
-    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
+    const url = `http://${localHost(config.host)}:${typeof address === 'object' && address ? address.port : config.port}`;
     listeningUrl = url;
     log.info(
       {
@@ -376,7 +407,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         executor: config.executor,
         url,
         slack: slack ? slack.mode : false,
-        discord: discord ? (config.discord?.opsChannel ?? true) : false,
+        discord: config.discord ? { ops: config.discord.opsChannel ?? null, gateway: gateway?.holding ? 'this process' : 'another process (standing by)' } : false,
         ms: Date.now() - started,
       },
       'Upgrade Desk started',
@@ -393,7 +424,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         stopping ??= (async () => {
           await new Promise<void>((resolve) => server.close(() => resolve()));
           await slack?.stop();
-          await discord?.stop();
+          await gateway?.stop();
           await smtpIntake?.close();
           await imap?.stop();
           await worker.stop({ timeoutMs: 5000 });
@@ -407,7 +438,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
   } catch (error) {
     await outbox?.stop({ timeoutMs: 1000 }).catch(() => {});
     await slack?.stop().catch(() => {});
-    await discord?.stop().catch(() => {});
+    await gateway?.stop().catch(() => {});
     await smtpIntake?.close().catch(() => {});
     await imap?.stop().catch(() => {});
     await ownMailer?.close().catch(() => {});

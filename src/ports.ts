@@ -113,6 +113,17 @@ export class ConcurrentChangeError extends Error {
   }
 }
 
+/**
+ * Thrown by `RunRepository.save` when the run is no longer in the state and attempt the caller
+ * expected: another worker moved it meanwhile (e.g. the same step performed by two processes).
+ */
+export class StaleRunError extends Error {
+  constructor(readonly runId: number) {
+    super(`run ${runId} was moved on by someone else meanwhile`);
+    this.name = 'StaleRunError';
+  }
+}
+
 export interface RequestRepository {
   create(draft: NewRequest): Promise<UpgradeRequest>;
   byId(id: number): Promise<UpgradeRequest | null>;
@@ -136,7 +147,12 @@ export interface RunRepository {
   byId(id: number): Promise<Run | null>;
   forItem(requestItemId: number): Promise<Run | null>;
   create(requestItemId: number, at: Date): Promise<Run>;
-  save(run: Run): Promise<Run>;
+  /**
+   * Stores the run's new values. With `expected`, atomically: only when the stored run is still in
+   * that state and attempt, else nothing changes and StaleRunError is thrown (of two concurrent
+   * saves from the same state, exactly one succeeds).
+   */
+  save(run: Run, expected?: Pick<Run, 'state' | 'attempt'>): Promise<Run>;
   addEvent(event: Omit<RunEvent, 'id'>): Promise<RunEvent>;
   events(runId: number): Promise<RunEvent[]>;
 }
@@ -224,8 +240,11 @@ export interface OutboxRepository {
   claimDue(now: Date, leaseUntil: Date, limit: number): Promise<OutboxMessage[]>;
   /** Marks a claimed message delivered, remembering the platform's message id for later edits. */
   markSent(id: number, revision: number, at: Date, externalId: string | null): Promise<void>;
-  /** Records a failed attempt: `retryAt` null gives up (status failed), otherwise pending again then. */
-  markFailed(id: number, error: string, retryAt: Date | null, at: Date): Promise<void>;
+  /**
+   * Records a failed attempt: `retryAt` null gives up (status failed), otherwise pending again then.
+   * `countAttempt: false` (a rate limit: the platform said when to come back) leaves `attempts` as it is.
+   */
+  markFailed(id: number, error: string, retryAt: Date | null, at: Date, options?: { countAttempt?: boolean }): Promise<void>;
 }
 
 /** An encrypted secret as stored: AES-256-GCM parts, base64. */
@@ -317,6 +336,31 @@ export interface SignInLinkRepository {
   use(id: string, at: Date): Promise<boolean>;
   /** Deletes every link (used or not) that expired before `before`; returns how many. */
   deleteExpired(before: Date): Promise<number>;
+}
+
+/** A named, expiring claim held by one process at a time (e.g. the Discord gateway connection). */
+export interface Lease {
+  name: string;
+  /** Who holds it: an id of one process (random, plus host and pid). */
+  holder: string;
+  /** When the current holder took it (kept by renewals). */
+  acquiredAt: Date;
+  /** Until when it is held; after that any process may take it over. */
+  expiresAt: Date;
+}
+
+export interface LeaseRepository {
+  /**
+   * Takes, renews or takes over lease `name` for `holder` until `now + ttlMs`, in one atomic
+   * statement: it is taken when no one holds it, renewed when `holder` holds it already, and taken
+   * over when the other holder let it expire (`expiresAt <= now`). True when `holder` holds it
+   * afterwards; of several holders asking at once, exactly one wins.
+   */
+  tryAcquire(name: string, holder: string, now: Date, ttlMs: number): Promise<boolean>;
+  /** Gives lease `name` up when `holder` holds it (another may take it at once); true when it did. */
+  release(name: string, holder: string): Promise<boolean>;
+  /** The lease as stored (possibly expired), or null when no one has held it or it was released. */
+  holder(name: string): Promise<Lease | null>;
 }
 
 /** Encrypts and decrypts secrets (src/infra/secrets.ts); the key never leaves it. */
@@ -415,6 +459,7 @@ export interface Repositories {
   inboundMail: InboundMailRepository;
   approvalLinks: ApprovalLinkRepository;
   signInLinks: SignInLinkRepository;
+  leases: LeaseRepository;
 }
 
 /** Repositories plus transactions: inside `transaction`, all writes commit together or not at all. */

@@ -126,6 +126,11 @@ function keyOf(name: string): string {
   return name.toLowerCase().replace(/-/g, '_');
 }
 
+/** The declaration of `key` when the command has one; never a property every object has (a typed "constructor=…"). */
+function specOf(specs: ArgSpecs, key: string): ArgSpec | undefined {
+  return Object.hasOwn(specs, key) ? specs[key] : undefined;
+}
+
 /** True when a value may be logged next to a sensitive one: its spec is not sensitive and it has the declared shape. */
 function harmless(spec: ArgSpec | undefined, value: string): boolean {
   if (spec === undefined || spec.kind === 'flag') return false;
@@ -148,13 +153,13 @@ export function redactWords(words: readonly string[], specs: ArgSpecs): string[]
   const given = new Set<string>();
   for (const word of words) {
     const eq = KEY_VALUE.exec(word);
-    const spec = eq ? specs[keyOf(eq[1] as string)] : undefined;
+    const spec = eq ? specOf(specs, keyOf(eq[1] as string)) : undefined;
     if (eq && spec) {
       given.add(keyOf(eq[1] as string));
       out.push(spec.kind === 'flag' || harmless(spec, eq[2] as string) ? word : `${eq[1]}=${REDACTED}`);
       continue;
     }
-    if (specs[word.toLowerCase()]?.kind === 'flag') {
+    if (specOf(specs, word.toLowerCase())?.kind === 'flag') {
       out.push(word);
       continue;
     }
@@ -190,9 +195,9 @@ export function parseArgs<S extends ArgSpecs>(words: string[], specs: S, info: U
 
   for (const word of words) {
     const eq = KEY_VALUE.exec(word);
-    if (eq && !(sensitive && !specs[keyOf(eq[1] as string)])) {
+    if (eq && !(sensitive && !specOf(specs, keyOf(eq[1] as string)))) {
       const key = keyOf(eq[1] as string);
-      const spec = specs[key];
+      const spec = specOf(specs, key);
       if (!spec) return problem(`Unknown key "${eq[1]}".`);
       if (spec.kind === 'flag') {
         const v = (eq[2] as string).toLowerCase();
@@ -206,7 +211,7 @@ export function parseArgs<S extends ArgSpecs>(words: string[], specs: S, info: U
       values[key] = eq[2] as string;
       continue;
     }
-    const flag = specs[word.toLowerCase()];
+    const flag = specOf(specs, word.toLowerCase());
     if (flag && flag.kind === 'flag') {
       values[word.toLowerCase()] = true;
       continue;

@@ -155,6 +155,11 @@ const DAY_NAMES: Record<string, number> = {
   fri: 5, friday: 5, sat: 6, saturday: 6, sun: 7, sunday: 7,
 };
 
+/** The ISO weekday a day name means; undefined for other words, including names every object has ("constructor"). */
+function dayOf(name: string): number | undefined {
+  return Object.hasOwn(DAY_NAMES, name) ? DAY_NAMES[name] : undefined;
+}
+
 /** Reads a day spec: "daily", "weekdays", "weekends", "Mon,Wed,Fri", "Sat-Sun", "Fri-Mon" (wraps). */
 function parseDays(spec: string): number[] | null {
   const s = spec.toLowerCase();
@@ -165,12 +170,12 @@ function parseDays(spec: string): number[] | null {
   for (const part of s.split(',')) {
     const range = part.trim().split('-');
     if (range.length === 1) {
-      const d = DAY_NAMES[range[0] ?? ''];
+      const d = dayOf(range[0] ?? '');
       if (d === undefined) return null;
       days.add(d);
     } else if (range.length === 2) {
-      const a = DAY_NAMES[range[0] ?? ''];
-      const b = DAY_NAMES[range[1] ?? ''];
+      const a = dayOf(range[0] ?? '');
+      const b = dayOf(range[1] ?? '');
       if (a === undefined || b === undefined) return null;
       for (let d = a; ; d = (d % 7) + 1) {
         days.add(d);

@@ -22,6 +22,7 @@ import { SecretEntity } from '../../entities/secret.entity.js';
 import { InboundMailEntity } from '../../entities/inbound-mail.entity.js';
 import { ApprovalLinkEntity } from '../../entities/approval-link.entity.js';
 import { SignInLinkEntity } from '../../entities/sign-in-link.entity.js';
+import { LeaseEntity } from '../../entities/lease.entity.js';
 import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
 import { WindowEntity } from '../../entities/window.entity.js';
 import { InitialSchema1763726400000 } from '../../migrations/1763726400000-initial-schema.js';
@@ -30,6 +31,7 @@ import { OutboxDelivery1763812900000 } from '../../migrations/1763812900000-outb
 import { ConsentFingerprintAndPostCheck1763813000000 } from '../../migrations/1763813000000-consent-fingerprint-and-post-check.js';
 import { EmailIntake1764400000000 } from '../../migrations/1764400000000-email-intake.js';
 import { WebSignIn1764500000000 } from '../../migrations/1764500000000-web-sign-in.js';
+import { Leases1764600000000 } from '../../migrations/1764600000000-leases.js';
 
 /** Every entity class, listed explicitly. */
 export const ENTITIES = [
@@ -50,6 +52,7 @@ export const ENTITIES = [
   InboundMailEntity,
   ApprovalLinkEntity,
   SignInLinkEntity,
+  LeaseEntity,
 ];
 
 /** Every migration class, oldest first. */
@@ -60,6 +63,7 @@ export const MIGRATIONS = [
   ConsentFingerprintAndPostCheck1763813000000,
   EmailIntake1764400000000,
   WebSignIn1764500000000,
+  Leases1764600000000,
 ];
 
 /** The SQLite file used when neither a URL nor a path is given. */
@@ -141,8 +145,35 @@ export function createDataSource(opts: CreateDataSourceOptions = {}): DataSource
   return new UpgradeDeskDataSource(options);
 }
 
-/** Applies pending migrations (each in its own transaction); returns the names of those applied. */
+/** The PostgreSQL advisory lock key that serializes schema changes of processes starting together (the bytes of "UDMIGRAT"). */
+export const SCHEMA_LOCK_KEY = '6144120768764723540';
+
+/**
+ * Runs `work` holding the schema lock: on PostgreSQL a session advisory lock, so that several
+ * processes started at once (replicas of one deployment) change the schema one after the other
+ * (TypeORM's migrations and @agendajs/postgres-backend's CREATE … IF NOT EXISTS fail when run
+ * concurrently); on SQLite it just runs `work`.
+ */
+export async function withSchemaLock<T>(ds: DataSource, work: () => Promise<T>): Promise<T> {
+  if (ds.options.type !== 'postgres') return work();
+  const lock = ds.createQueryRunner();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
+    try {
+      return await work();
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1::bigint)', [SCHEMA_LOCK_KEY]);
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Applies pending migrations (each in its own transaction); returns the names of those applied.
+ * Under the schema lock: of processes started together, the first migrates, the others then find
+ * nothing to do.
+ */
 export async function runMigrations(ds: DataSource): Promise<string[]> {
-  const applied = await ds.runMigrations({ transaction: 'each' });
-  return applied.map((m) => m.name);
+  return withSchemaLock(ds, async () => (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name));
 }

@@ -164,17 +164,17 @@ export function outboxRepositoryFor(m: EntityManager): OutboxRepository {
       );
     },
 
-    async markFailed(id, error, retryAt, _at) {
+    async markFailed(id, error, retryAt, _at, options = {}) {
       // Only a pending message: a late report from a worker whose lease ran out must not undo a
       // delivery another worker has recorded since. The time of the attempt has no column (yet).
       // A give-up applies to the row as it is now, including an edit made during the attempt.
-      const params = { id, error, retryAt: retryAt === null ? null : copyDate(retryAt) };
+      const params = { id, error, retryAt: retryAt === null ? null : copyDate(retryAt), counted: options.countAttempt === false ? 0 : 1 };
       const sql =
         retryAt === null
-          ? `UPDATE "${TABLE}" SET "status" = 'failed', "attempts" = "attempts" + 1, "lastError" = :error,
+          ? `UPDATE "${TABLE}" SET "status" = 'failed', "attempts" = "attempts" + :counted, "lastError" = :error,
                "claimedUntil" = NULL
              WHERE "id" = :id AND "status" = 'pending'`
-          : `UPDATE "${TABLE}" SET "attempts" = "attempts" + 1, "lastError" = :error, "nextAttemptAt" = :retryAt,
+          : `UPDATE "${TABLE}" SET "attempts" = "attempts" + :counted, "lastError" = :error, "nextAttemptAt" = :retryAt,
                "claimedUntil" = NULL
              WHERE "id" = :id AND "status" = 'pending'`;
       await rowsOf(m, sql, params);

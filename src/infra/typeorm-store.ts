@@ -22,7 +22,7 @@ import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
 import { WindowEntity } from '../../entities/window.entity.js';
 import { OPEN_REQUEST_STATUSES, REQUEST_STATUSES, formatRef, parseRef } from '../domain/types.js';
 import type { RequestStatus, UpgradeRequest } from '../domain/types.js';
-import { ConcurrentChangeError } from '../ports.js';
+import { ConcurrentChangeError, StaleRunError } from '../ports.js';
 import type {
   AuditRepository,
   CustomerRepository,
@@ -39,10 +39,11 @@ import type {
   InboundMailRepository,
   ApprovalLinkRepository,
   SignInLinkRepository,
+  LeaseRepository,
   Store,
   WindowRepository,
 } from '../ports.js';
-import { createDataSource, runMigrations } from './data-source.js';
+import { SQLITE_BUSY_TIMEOUT_MS, createDataSource, runMigrations } from './data-source.js';
 import type { CreateDataSourceOptions } from './data-source.js';
 import {
   copyDate,
@@ -64,6 +65,7 @@ import { Mutex } from './mutex.js';
 import { outboxRepositoryFor } from './outbox-repository.js';
 import { approvalLinkRepositoryFor, inboundMailRepositoryFor } from './email-repositories.js';
 import { signInLinkRepositoryFor } from './web-repositories.js';
+import { leaseRepositoryFor } from './lease-repository.js';
 import { chunks, upsertRecords } from './records-upsert.js';
 
 /** Ids per `IN (…)` list. */
@@ -459,7 +461,7 @@ export function repositoriesFor(m: EntityManager): Repositories {
       const e = await m.findOneOrFail(RunEntity, { where: { id } });
       return toRun(e);
     },
-    async save(run) {
+    async save(run, expected) {
       const result = await m
         .createQueryBuilder()
         .update(RunEntity)
@@ -475,9 +477,12 @@ export function repositoriesFor(m: EntityManager): Repositories {
           updatedAt: copyDate(run.updatedAt),
           postCheck: run.postCheck ? { ...run.postCheck, at: copyDate(run.postCheck.at) } : null,
         })
-        .where({ id: run.id })
+        .where(expected ? { id: run.id, state: expected.state, attempt: expected.attempt } : { id: run.id })
         .execute();
-      if ((result.affected ?? 0) === 0) throw new Error(`run ${run.id} does not exist`);
+      if ((result.affected ?? 0) === 0) {
+        if (expected && (await m.exists(RunEntity, { where: { id: run.id } }))) throw new StaleRunError(run.id);
+        throw new Error(`run ${run.id} does not exist`);
+      }
       return toRun(await m.findOneOrFail(RunEntity, { where: { id: run.id } }));
     },
     async addEvent(event) {
@@ -600,10 +605,42 @@ export function repositoriesFor(m: EntityManager): Repositories {
     inboundMail: inboundMailRepositoryFor(m),
     approvalLinks: approvalLinkRepositoryFor(m),
     signInLinks: signInLinkRepositoryFor(m),
+    leases: leaseRepositoryFor(m),
   };
 }
 
 type Method = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * True for SQLite's "the database is busy" answers (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT, …), as
+ * better-sqlite3 throws them and TypeORM wraps them.
+ */
+export function isSqliteBusy(e: unknown): boolean {
+  const err = e as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = err?.driverError?.code ?? err?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * Runs a top-level SQLite transaction, again after a short pause when SQLite refused it as busy,
+ * for up to the busy timeout. In WAL mode a transaction that read first and then writes is refused
+ * at once, without waiting, when another connection wrote since its read (SQLITE_BUSY_SNAPSHOT)
+ * or holds the write lock: only starting over, with fresh reads, can succeed. The refusal comes
+ * at the first write and the transaction is rolled back, so nothing of it was kept.
+ */
+async function retryWhileBusy<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!isSqliteBusy(e) || Date.now() >= deadline) throw e;
+      // Some jitter, so that two connections refused together do not collide again.
+      const pause = Math.min(50, 2 ** Math.min(tries, 6)) * (0.5 + Math.random());
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
 
 interface TxContext {
   manager: EntityManager;
@@ -629,6 +666,7 @@ export class TypeOrmStore implements Store {
   readonly inboundMail: InboundMailRepository;
   readonly approvalLinks: ApprovalLinkRepository;
   readonly signInLinks: SignInLinkRepository;
+  readonly leases: LeaseRepository;
 
   private readonly base: Repositories;
   private readonly context = new AsyncLocalStorage<TxContext>();
@@ -653,12 +691,18 @@ export class TypeOrmStore implements Store {
     this.inboundMail = this.delegate('inboundMail');
     this.approvalLinks = this.delegate('approvalLinks');
     this.signInLinks = this.delegate('signInLinks');
+    this.leases = this.delegate('leases');
     // Multi-statement writes get their own transaction when called outside one.
     this.requests = { ...this.delegate('requests'), create: (draft) => this.transaction((tx) => tx.requests.create(draft)) };
     this.records = { upsert: (batch, onProgress) => this.transaction((tx) => tx.records.upsert(batch, onProgress)) };
   }
 
-  /** Runs `work` in one database transaction (a savepoint when nested); rolls back on a throw. */
+  /**
+   * Runs `work` in one database transaction (a savepoint when nested); rolls back on a throw. On
+   * SQLite a transaction that another connection to the file (the queue's, another process's)
+   * kept from writing is rolled back and run again (see retryWhileBusy), so `work` may run more
+   * than once: it must only read and write through `tx`.
+   */
   async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
     const outer = this.activeContext();
     const run = (manager: EntityManager): Promise<T> =>
@@ -671,7 +715,7 @@ export class TypeOrmStore implements Store {
         }
       });
     if (outer) return run(outer.manager);
-    return this.serialize ? this.mutex.run(() => run(this.dataSource.manager)) : run(this.dataSource.manager);
+    return this.serialize ? this.mutex.run(() => retryWhileBusy(() => run(this.dataSource.manager))) : run(this.dataSource.manager);
   }
 
   /** Destroys the data source. */

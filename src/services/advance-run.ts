@@ -15,11 +15,12 @@ import type { Result } from '../domain/result.js';
 import { advanceRun } from '../domain/run-machine.js';
 import type { RunEventName } from '../domain/run-machine.js';
 import { planRuns } from '../domain/run-plan.js';
-import type { Device, PostCheck, RequestItem, RequestStatus, Run, RunState, UpgradeRequest } from '../domain/types.js';
+import type { PostCheck, RequestItem, RequestStatus, Run, RunState, UpgradeRequest } from '../domain/types.js';
+import { StaleRunError } from '../ports.js';
 import type { Clock, Repositories } from '../ports.js';
 import { notify } from './notify.js';
 import { downtimeReply, updateProgress } from './progress-notice.js';
-import { loadView } from './request-view.js';
+import { devicesById, loadView } from './request-view.js';
 import type { RequestView } from './request-view.js';
 
 /** One change to a run. */
@@ -80,22 +81,13 @@ export function verified(run: Run, item: RequestItem): boolean {
   );
 }
 
-async function devicesOf(tx: Repositories, items: readonly RequestItem[]): Promise<Map<number, Device>> {
-  const map = new Map<number, Device>();
-  for (const id of new Set(items.map((i) => i.deviceId))) {
-    const d = await tx.devices.byId(id);
-    if (d) map.set(id, d);
-  }
-  return map;
-}
-
 /**
  * Starts the runs the plan allows now and closes the items that can no longer run; returns the
  * created runs. Called when a request starts and after every finished run.
  */
 export async function startPlannedRuns(tx: Repositories, request: UpgradeRequest, ctx: RunTxContext): Promise<Run[]> {
   const now = ctx.clock.now();
-  const plan = planRuns(request.items, await devicesOf(tx, request.items), ctx.concurrency);
+  const plan = planRuns(request.items, await devicesById(tx, request.customerId, request.items.map((i) => i.deviceId)), ctx.concurrency);
   const started: Run[] = [];
   for (const item of plan.start) {
     const run = await tx.runs.create(item.id, now);
@@ -144,7 +136,9 @@ export async function applyRunChange(
   const issues = change.issue ? [...run.issues, change.issue] : [...run.issues];
   let outcome = step.value.outcome;
   if (step.value.state === 'done' && outcome === 'completed' && issues.length > 0) outcome = 'completed_with_issues';
-  const saved = await tx.runs.save({
+  // Saved only from the state and attempt read above: of two workers applying a change to the same
+  // step at once (another process, a job run again), one wins and the other finds the step stale.
+  const saving = tx.runs.save({
     ...run,
     state: step.value.state,
     condition: step.value.condition,
@@ -156,7 +150,12 @@ export async function applyRunChange(
     finishedAt: step.value.state === 'done' ? now : null,
     updatedAt: now,
     postCheck: change.postCheck ?? run.postCheck,
+  }, { state: run.state, attempt: run.attempt });
+  const saved = await saving.catch((error: unknown) => {
+    if (error instanceof StaleRunError) return null;
+    throw error;
   });
+  if (!saved) return fail('stale_step', `The run of ${item.deviceName} moved on meanwhile.`);
   await tx.runs.addEvent({
     runId: saved.id,
     from: step.value.from,

@@ -15,7 +15,7 @@ import type { Channel, Decision, DeviceFingerprint, FindingCode, Person, Upgrade
 import { fingerprintOf } from '../domain/consent.js';
 import type { Repositories } from '../ports.js';
 import { closeConsentCards, notify, optionAudiences } from './notify.js';
-import { allFindings, describeRequest, downtimeOf, loadView, zonedTime } from './request-view.js';
+import { allFindings, describeRequest, devicesById, downtimeOf, loadView, zonedTime } from './request-view.js';
 import type { RequestView } from './request-view.js';
 
 /** Loads a request by its reference, with a clear error when it does not exist or is not the person's to see. */
@@ -99,8 +99,9 @@ export async function decideRequest(
     }
     const fingerprint: DeviceFingerprint[] = [];
     if (decision === 'approved') {
+      const devices = await devicesById(tx, request.customerId, request.items.map((i) => i.deviceId));
       for (const deviceId of new Set(request.items.map((i) => i.deviceId))) {
-        const device = await tx.devices.byId(deviceId);
+        const device = devices.get(deviceId);
         if (device) fingerprint.push(fingerprintOf(device));
       }
     }

@@ -5,7 +5,7 @@
 import { actions, fields, findingsBlock, list, reply, table, text, timeMark } from '../core/reply.js';
 import type { Block, Reply } from '../core/reply.js';
 import { formatInZone } from '../domain/time.js';
-import type { Customer, Finding, Person, Release, RequestItem, UpgradeRequest } from '../domain/types.js';
+import type { Customer, Device, Finding, Person, Release, RequestItem, UpgradeRequest } from '../domain/types.js';
 import type { Repositories } from '../ports.js';
 
 /** A request with the records needed to describe it. */
@@ -21,6 +21,28 @@ export interface RequestView {
   deviceStatus: Map<number, string>;
 }
 
+/** Above this many devices, `devicesById` reads the customer's devices in one query instead of one query each. */
+const DEVICES_ONE_BY_ONE = 20;
+
+/**
+ * The devices with these ids (of a request of `customerId`), keyed by id; missing ones are absent.
+ * A bulk request's ten thousand devices cost one query, not ten thousand; any id not among the
+ * customer's devices is still looked up by itself, so the answer is the same either way.
+ */
+export async function devicesById(tx: Repositories, customerId: number, ids: Iterable<number>): Promise<Map<number, Device>> {
+  const wanted = new Set(ids);
+  const found = new Map<number, Device>();
+  if (wanted.size > DEVICES_ONE_BY_ONE) {
+    for (const d of await tx.devices.forCustomer(customerId)) if (wanted.has(d.id)) found.set(d.id, d);
+  }
+  for (const id of wanted) {
+    if (found.has(id)) continue;
+    const d = await tx.devices.byId(id);
+    if (d) found.set(id, d);
+  }
+  return found;
+}
+
 /** Loads what describing the request needs. */
 export async function loadView(tx: Repositories, request: UpgradeRequest): Promise<RequestView> {
   const customer = await tx.customers.byId(request.customerId);
@@ -29,9 +51,10 @@ export async function loadView(tx: Repositories, request: UpgradeRequest): Promi
   const releases = new Map<string, Release>();
   const products = new Map<number, string>();
   const deviceStatus = new Map<number, string>();
+  const devices = await devicesById(tx, request.customerId, request.items.map((i) => i.deviceId));
   for (const item of request.items) {
     if (!products.has(item.deviceId)) {
-      const device = await tx.devices.byId(item.deviceId);
+      const device = devices.get(item.deviceId);
       if (device) {
         products.set(item.deviceId, device.product);
         deviceStatus.set(item.deviceId, device.status);

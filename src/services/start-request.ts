@@ -9,13 +9,12 @@ import { compareFingerprints, describeChanges } from '../domain/consent.js';
 import { transition } from '../domain/lifecycle.js';
 import { ok } from '../domain/result.js';
 import type { Result } from '../domain/result.js';
-import type { Device } from '../domain/types.js';
 import { list, text } from '../core/reply.js';
 import type { Deps } from '../core/command.js';
 import { runTxContext, startPlannedRuns } from './advance-run.js';
 import { notify } from './notify.js';
 import { downtimeReply, updateProgress } from './progress-notice.js';
-import { consentActions, describeRequest, loadView } from './request-view.js';
+import { consentActions, describeRequest, devicesById, loadView } from './request-view.js';
 
 /** What starting came to. */
 export type StartOutcome =
@@ -34,11 +33,7 @@ export async function startRequest(deps: Deps, requestId: number, plannedAt: Dat
       return ok({ kind: 'stale', status: request.status });
     }
     const approval = [...request.approvals].reverse().find((a) => a.decision === 'approved');
-    const current = new Map<number, Device>();
-    for (const id of new Set(request.items.map((i) => i.deviceId))) {
-      const d = await tx.devices.byId(id);
-      if (d) current.set(id, d);
-    }
+    const current = await devicesById(tx, request.customerId, request.items.map((i) => i.deviceId));
     const changes = describeChanges(compareFingerprints(approval?.fingerprint ?? [], current));
     if (!approval || changes.length > 0) {
       const reasons = approval ? changes : ['no recorded consent'];

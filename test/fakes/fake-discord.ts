@@ -409,6 +409,8 @@ export class FakeDiscord {
   private readonly pendingComponentMessages = new Map<string, FakeDiscordMessage>();
   private readonly lastWrite = new Map<string, number>();
   private readonly pendingFaults: Array<{ fault: DiscordFault; match: (method: string, path: string) => boolean }> = [];
+  /** Outages set by `failFor`: matching calls answer `fault` until `until` (ms). */
+  private readonly outages: Array<{ fault: DiscordFault; until: number; match: (method: string, path: string) => boolean }> = [];
   private readonly sessions = new Set<GatewaySession>();
   private readonly resumable = new Map<string, GatewaySession>();
   private snowflakeMs = 0;
@@ -609,6 +611,15 @@ export class FakeDiscord {
     for (let i = 0; i < count; i++) this.pendingFaults.push({ fault: failure, match });
   }
 
+  /**
+   * An outage for a while: every REST call matching `match` (default as for `failNext`) is answered
+   * with `failure` for the next `ms` milliseconds, after which the API recovers by itself. Faults
+   * queued with `failNext` are answered first; the outage's answers count in `faults` like theirs.
+   */
+  failFor(ms: number, failure: DiscordFault, match: (method: string, path: string) => boolean = (_method, path) => !INTERACTION_CALLBACK_PATH.test(path)): void {
+    this.outages.push({ fault: failure, until: Date.now() + ms, match });
+  }
+
   /** Forgets requests, messages, callbacks, interactions, commands, pending faults and counters; gateway clients stay connected. */
   reset(): void {
     this.requests.length = 0;
@@ -625,6 +636,7 @@ export class FakeDiscord {
     this.pendingComponentMessages.clear();
     this.lastWrite.clear();
     this.pendingFaults.length = 0;
+    this.outages.length = 0;
     this.faults.rateLimited = 0;
     this.faults.serverErrors = 0;
   }
@@ -709,6 +721,9 @@ export class FakeDiscord {
       const [pending] = this.pendingFaults.splice(faultIndex, 1);
       if (pending) return this.faultAnswer(pending.fault);
     }
+    const now = Date.now();
+    const outage = this.outages.find((o) => o.until > now && o.match(method, path));
+    if (outage) return this.faultAnswer(outage.fault);
     if (!isApi) return discordError(404, 0, '404: Not Found');
     const route = this.routes.find((r) => r.method === method && r.pattern.test(path));
     if (!route) {

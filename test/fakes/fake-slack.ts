@@ -163,6 +163,8 @@ export class FakeSlack {
 
   private readonly channels = new Map<string, FakeMessage[]>();
   private readonly faults = new Map<string, SlackFault[]>();
+  /** Outages set by `failFor`: calls to `method` ('*': any Web API method) answer `fault` until `until` (ms). */
+  private readonly outages: Array<{ method: string; until: number; fault: SlackFault }> = [];
   private readonly lastWrite = new Map<string, number>();
   private readonly sockets = new Set<WebSocket>();
   private readonly pinger = new Map<WebSocket, NodeJS.Timeout>();
@@ -230,6 +232,16 @@ export class FakeSlack {
     this.faults.set(method, queue);
   }
 
+  /**
+   * An outage for a while: every call to `method` ('*': every Web API method) is answered with
+   * `fault` for the next `ms` milliseconds, after which the method recovers by itself. Faults
+   * queued with `failNext` are answered first. The outage's calls are recorded and counted in
+   * `faultsServed` like any injected fault.
+   */
+  failFor(method: string, ms: number, fault: SlackFault): void {
+    this.outages.push({ method, until: Date.now() + ms, fault });
+  }
+
   /** Forgets calls, messages, responses, pending faults and counters; sockets stay connected. */
   reset(): void {
     this.calls.length = 0;
@@ -238,6 +250,7 @@ export class FakeSlack {
     this.socketMessages.length = 0;
     this.channels.clear();
     this.faults.clear();
+    this.outages.length = 0;
     this.lastWrite.clear();
     this.faultsServed = 0;
     this.rateLimited = 0;
@@ -354,7 +367,7 @@ export class FakeSlack {
     const token = bearer ?? str(body?.token) ?? null;
     const call: SlackCall = { method, body: body ?? { raw }, token, at: Date.now() };
     this.calls.push(call);
-    const injected = this.takeFault(method);
+    const injected = this.takeFault(method) ?? this.outageFault(method);
     const answer: Answer = injected
       ? { kind: 'fault', fault: injected }
       : body === null
@@ -395,6 +408,12 @@ export class FakeSlack {
     const fault = queue?.shift();
     if (queue && queue.length === 0) this.faults.delete(method);
     return fault;
+  }
+
+  /** The fault of an outage of `method` still going on, if any. */
+  private outageFault(method: string): SlackFault | undefined {
+    const now = Date.now();
+    return this.outages.find((o) => o.until > now && (o.method === '*' || o.method === method))?.fault;
   }
 
   // ---- Web API methods ----

@@ -23,7 +23,7 @@ import type {
   Window,
 } from '../../src/domain/types.js';
 import { Mutex } from '../../src/infra/mutex.js';
-import { ConcurrentChangeError } from '../../src/ports.js';
+import { ConcurrentChangeError, StaleRunError } from '../../src/ports.js';
 import type {
   AuditEvent,
   AuditRepository,
@@ -50,6 +50,8 @@ import type {
   ApprovalLink,
   SignInLinkRepository,
   SignInLink,
+  Lease,
+  LeaseRepository,
   Store,
   UpsertCounts,
   WindowRepository,
@@ -104,6 +106,7 @@ interface Tables {
   inboundMail: Map<number, InboundMail>;
   approvalLinks: Map<string, ApprovalLink>;
   signInLinks: Map<string, SignInLink>;
+  leases: Map<string, Lease>;
 }
 
 function emptyTables(): Tables {
@@ -142,6 +145,7 @@ function emptyTables(): Tables {
     inboundMail: new Map(),
     approvalLinks: new Map(),
     signInLinks: new Map(),
+    leases: new Map(),
   };
 }
 
@@ -171,6 +175,7 @@ function snapshotOf(t: Tables): Tables {
     inboundMail: new Map(t.inboundMail),
     approvalLinks: new Map(t.approvalLinks),
     signInLinks: new Map(t.signInLinks),
+    leases: new Map(t.leases),
   };
 }
 
@@ -195,6 +200,7 @@ export class MemoryStore implements Store {
   readonly inboundMail: InboundMailRepository;
   readonly approvalLinks: ApprovalLinkRepository;
   readonly signInLinks: SignInLinkRepository;
+  readonly leases: LeaseRepository;
 
   private t: Tables = emptyTables();
   private readonly raw: Repositories;
@@ -225,6 +231,7 @@ export class MemoryStore implements Store {
     this.inboundMail = guard(this.raw.inboundMail);
     this.approvalLinks = guard(this.raw.approvalLinks);
     this.signInLinks = guard(this.raw.signInLinks);
+    this.leases = guard(this.raw.leases);
     this.requests = { ...guard(this.raw.requests), create: (d) => this.transaction((tx) => tx.requests.create(d)) };
     this.records = { upsert: (b, p) => this.transaction((tx) => tx.records.upsert(b, p)) };
   }
@@ -482,9 +489,10 @@ export class MemoryStore implements Store {
         this.t.runs.set(run.id, run);
         return copy(run);
       },
-      save: async (run) => {
+      save: async (run, expected) => {
         const current = this.t.runs.get(run.id);
         if (!current) throw new Error(`run ${run.id} does not exist`);
+        if (expected && (current.state !== expected.state || current.attempt !== expected.attempt)) throw new StaleRunError(run.id);
         // requestItemId is fixed once created, as in the database store.
         const saved: Run = { ...copy(run), requestItemId: current.requestItemId };
         this.t.runs.set(run.id, saved);
@@ -574,12 +582,12 @@ export class MemoryStore implements Store {
           status: current ? 'sent' : row.status,
         });
       },
-      markFailed: async (id, error, retryAt) => {
+      markFailed: async (id, error, retryAt, _at, options = {}) => {
         const row = this.t.outbox.get(id);
         if (!row || row.status !== 'pending') return;
         this.t.outbox.set(id, {
           ...row,
-          attempts: row.attempts + 1,
+          attempts: row.attempts + (options.countAttempt === false ? 0 : 1),
           lastError: error,
           claimedUntil: null,
           status: retryAt === null ? 'failed' : 'pending',
@@ -709,7 +717,23 @@ export class MemoryStore implements Store {
         return deleted;
       },
     };
-    return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records, secrets, inboundMail, approvalLinks, signInLinks };
+    const leases: LeaseRepository = {
+      tryAcquire: async (name, holder, now, ttlMs) => {
+        if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`lease time to live must be positive, got ${ttlMs}`);
+        const row = this.t.leases.get(name);
+        if (row && row.holder !== holder && row.expiresAt.getTime() > now.getTime()) return false;
+        const acquiredAt = row && row.holder === holder ? row.acquiredAt : now;
+        this.t.leases.set(name, { name, holder, acquiredAt: new Date(acquiredAt.getTime()), expiresAt: new Date(now.getTime() + ttlMs) });
+        return true;
+      },
+      release: async (name, holder) => {
+        if (this.t.leases.get(name)?.holder !== holder) return false;
+        this.t.leases.delete(name);
+        return true;
+      },
+      holder: async (name) => copy(this.t.leases.get(name) ?? null),
+    };
+    return { customers, people, devices, releases, windows, requests, runs, audit, outbox, problems, records, secrets, inboundMail, approvalLinks, signInLinks, leases };
   }
 
   /** Stores a new outbox message unless its dedupe key is taken; true when stored. */

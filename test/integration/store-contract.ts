@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { REQUEST_STATUSES } from '../../src/domain/types.js';
 import type { Finding } from '../../src/domain/types.js';
-import { ConcurrentChangeError } from '../../src/ports.js';
+import { ConcurrentChangeError, StaleRunError } from '../../src/ports.js';
 import type { NewOutboxMessage, NewRequest, RecordsBatch, Repositories, Store } from '../../src/ports.js';
 
 const at = (iso: string): Date => new Date(iso);
@@ -767,6 +767,27 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
         await expect(store.runs.save({ ...saved, id: 999999 })).rejects.toThrow();
       });
 
+      it('saves a run from an expected state and attempt only, and of two concurrent saves from one state exactly one', async () => {
+        const request = await store.requests.create(draft(s));
+        const run = await store.runs.create(request.items[0]!.id, at('2026-11-22T01:00:00Z'));
+        const next = { ...run, state: 'prepare_split' as const, updatedAt: at('2026-11-22T01:00:01Z') };
+        expect((await store.runs.save(next, { state: 'idle', attempt: 0 })).state).toBe('prepare_split');
+        await expect(store.runs.save({ ...next, state: 'split' }, { state: 'idle', attempt: 0 })).rejects.toThrow(StaleRunError);
+        await expect(store.runs.save({ ...next, state: 'split' }, { state: 'prepare_split', attempt: 1 })).rejects.toThrow(StaleRunError);
+        expect((await store.runs.byId(run.id))?.state).toBe('prepare_split');
+        await expect(store.runs.save({ ...next, id: 999999 }, { state: 'idle', attempt: 0 })).rejects.not.toThrow(StaleRunError);
+        const saves = await Promise.allSettled(
+          (['split', 'split'] as const).map((state) =>
+            store.transaction(async (tx) => {
+              const current = (await tx.runs.byId(run.id))!;
+              return tx.runs.save({ ...current, state }, { state: 'prepare_split', attempt: 0 });
+            }),
+          ),
+        );
+        expect(saves.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(saves.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([expect.any(StaleRunError)]);
+      });
+
       it("keeps a run's activity log in order", async () => {
         const request = await store.requests.create(draft(s));
         const run = await store.runs.create(request.items[0]!.id, at('2026-11-22T01:00:00Z'));
@@ -1120,6 +1141,69 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
           }),
         ).rejects.toThrow('boom');
         expect(await store.signInLinks.byId('rolled-back')).toBeNull();
+      });
+    });
+
+    describe('leases', () => {
+      const T = at('2026-11-21T12:00:00.000Z');
+      const later = (ms: number) => new Date(T.getTime() + ms);
+
+      it('takes a free lease, renews it for its holder keeping when it was taken, and refuses others until it expires', async () => {
+        expect(await store.leases.holder('gateway')).toBeNull();
+        expect(await store.leases.tryAcquire('gateway', 'a', T, 30_000)).toBe(true);
+        expect(await store.leases.holder('gateway')).toEqual({ name: 'gateway', holder: 'a', acquiredAt: T, expiresAt: later(30_000) });
+        expect(await store.leases.tryAcquire('gateway', 'b', later(10_000), 30_000)).toBe(false);
+        expect(await store.leases.tryAcquire('gateway', 'a', later(10_000), 30_000)).toBe(true);
+        expect(await store.leases.holder('gateway')).toEqual({ name: 'gateway', holder: 'a', acquiredAt: T, expiresAt: later(40_000) });
+        expect(await store.leases.tryAcquire('gateway', 'b', later(39_999), 30_000)).toBe(false);
+        expect((await store.leases.holder('gateway'))?.holder).toBe('a');
+      });
+
+      it('lets another holder take a lease over once it expired, to the millisecond', async () => {
+        await store.leases.tryAcquire('gateway', 'a', T, 1000);
+        expect(await store.leases.tryAcquire('gateway', 'b', later(999), 5000)).toBe(false);
+        expect(await store.leases.tryAcquire('gateway', 'b', later(1000), 5000)).toBe(true);
+        expect(await store.leases.holder('gateway')).toEqual({ name: 'gateway', holder: 'b', acquiredAt: later(1000), expiresAt: later(6000) });
+        // The old holder's renewal comes too late: it has lost the lease.
+        expect(await store.leases.tryAcquire('gateway', 'a', later(1001), 1000)).toBe(false);
+      });
+
+      it('releases a lease only for its holder, after which anyone may take it at once', async () => {
+        await store.leases.tryAcquire('gateway', 'a', T, 60_000);
+        expect(await store.leases.release('gateway', 'b')).toBe(false);
+        expect((await store.leases.holder('gateway'))?.holder).toBe('a');
+        expect(await store.leases.release('gateway', 'a')).toBe(true);
+        expect(await store.leases.holder('gateway')).toBeNull();
+        expect(await store.leases.release('gateway', 'a')).toBe(false);
+        expect(await store.leases.tryAcquire('gateway', 'b', later(1), 60_000)).toBe(true);
+        expect((await store.leases.holder('gateway'))?.holder).toBe('b');
+      });
+
+      it('keeps leases of different names apart', async () => {
+        expect(await store.leases.tryAcquire('one', 'a', T, 1000)).toBe(true);
+        expect(await store.leases.tryAcquire('two', 'b', T, 1000)).toBe(true);
+        expect((await store.leases.holder('one'))?.holder).toBe('a');
+        expect((await store.leases.holder('two'))?.holder).toBe('b');
+      });
+
+      it('refuses a time to live that is not positive', async () => {
+        await expect(store.leases.tryAcquire('gateway', 'a', T, 0)).rejects.toThrow(/positive/);
+      });
+
+      it('gives a free lease to exactly one of several holders racing for it', async () => {
+        const holders = ['p1', 'p2', 'p3', 'p4', 'p5'];
+        const won = await Promise.all(holders.map((h) => store.leases.tryAcquire('race', h, T, 30_000)));
+        expect(won.filter(Boolean)).toHaveLength(1);
+        expect((await store.leases.holder('race'))?.holder).toBe(holders[won.indexOf(true)]);
+      });
+
+      it('gives an expired lease to exactly one of several holders racing to take it over', async () => {
+        await store.leases.tryAcquire('race', 'dead', T, 1000);
+        const holders = ['p1', 'p2', 'p3', 'p4', 'p5'];
+        const won = await Promise.all(holders.map((h) => store.leases.tryAcquire('race', h, later(5000), 30_000)));
+        expect(won.filter(Boolean)).toHaveLength(1);
+        const lease = await store.leases.holder('race');
+        expect(lease).toEqual({ name: 'race', holder: holders[won.indexOf(true)], acquiredAt: later(5000), expiresAt: later(35_000) });
       });
     });
 

@@ -613,3 +613,9 @@ describe('bounded work on hostile input', () => {
     expect(() => parseForm({ text: '\uD800Device: \uDFFF edge\u0000-01' })).not.toThrow();
   });
 });
+
+describe('Preferred time named like a property of every object (found by test/fuzz)', () => {
+  it.each(['constructor', '__proto__', 'toString', 'the constructor', 'hasOwnProperty'])('passes %j through as written instead of throwing', (written) => {
+    expect(commandArgs(formCommandText({ when: written })).when).toBe(written);
+  });
+});

@@ -66,3 +66,15 @@ describe('parsing a command with a sensitive argument', () => {
     if (!parsed.ok) expect(parsed.error.message).toContain('colour');
   });
 });
+
+describe('key names every plain object answers to (found by test/fuzz)', () => {
+  it.each(['constructor', 'toString', 'valueOf', 'hasOwnProperty'])('refuses %s=… as an unknown key of an ordinary command', (key) => {
+    const parsed = parseArgs(['UPG-1', `${key}=x`], PLAIN, INFO);
+    expect(parsed.ok ? 'ok' : parsed.error.message).toBe(`Unknown key "${key}".`);
+  });
+
+  it.each(['constructor=hunter22', 'toString=hunter22', 'valueOf=hunter22'])('takes the password %s as a password and never logs it', (password) => {
+    expect(parseArgs(['UPG-000001', password], SECRET, INFO)).toEqual({ ok: true, value: expect.objectContaining({ password }) });
+    expect(redactWords(['UPG-000001', password], SECRET)).toEqual(['UPG-000001', '[redacted]']);
+  });
+});

@@ -137,6 +137,14 @@ describe('low-traffic windows', () => {
     },
   );
 
+  // Found by test/fuzz: day names were looked up on a plain object, so these read as a day, and a range ending in one looped forever.
+  it.each(['constructor 01:00-05:00', '__proto__ 01:00-05:00', 'Sun-constructor 01:00-05:00', 'constructor-Sun 01:00-05:00', 'Mon,__proto__ 01:00-05:00'])(
+    'refuses %j, which names no weekday',
+    (text) => {
+      expect(parseLowTraffic(text)).toBeNull();
+    },
+  );
+
   const sunday = parseLowTraffic('Sun 01:00-05:00')!;
   const weekendNights = parseLowTraffic('Sat-Sun 22:00-04:00')!;
   it.each([

@@ -68,12 +68,19 @@ export interface DiscordAdapterOptions {
   readyTimeoutMs?: number;
 }
 
-/** A started Discord adapter. */
+/** A started Discord adapter (the gateway connection). */
 export interface DiscordAdapter {
   client: Client;
-  /** The REST client for the outbox sink: no retries and no waiting on 429 inside it (the outbox retries durably). */
-  sinkRest: REST;
   stop(): Promise<void>;
+}
+
+/**
+ * The REST client of the outbox's Discord sink: no retries and no waiting on 429 inside it (the
+ * outbox retries durably). It needs no gateway connection, so every process delivers Discord
+ * notices, whether or not it holds the gateway.
+ */
+export function createDiscordSinkRest(settings: Pick<DiscordSettings, 'token' | 'apiUrl'>): REST {
+  return new REST({ ...(settings.apiUrl ? { api: settings.apiUrl } : {}), retries: 0, rejectOnRateLimit: () => true, timeout: 15_000 }).setToken(settings.token);
 }
 
 /** A request reference as the password form takes it. */
@@ -349,12 +356,8 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     );
   }
   log.info({ user: client.user?.tag ?? null, ops: settings.opsChannel ?? null }, 'Discord connected');
-  const sinkRest = new REST({ ...(settings.apiUrl ? { api: settings.apiUrl } : {}), retries: 0, rejectOnRateLimit: () => true, timeout: 15_000 }).setToken(
-    settings.token,
-  );
   return {
     client,
-    sinkRest,
     async stop() {
       await client.destroy().catch((e: unknown) => log.warn({ err: String(e) }, 'Discord client did not stop cleanly'));
     },

@@ -152,6 +152,11 @@ const WHEN_WORDS: Record<string, 'now' | 'window'> = {
   whenever: 'window',
 };
 
+/** The mode a time word stands for; undefined for other text, including names every object has ("constructor"). */
+function whenWord(text: string): 'now' | 'window' | undefined {
+  return Object.hasOwn(WHEN_WORDS, text) ? WHEN_WORDS[text] : undefined;
+}
+
 /** Sign-off phrases that end the form (the name and signature after them are not read). */
 const SIGN_OFFS = [
   'best regards',
@@ -650,7 +655,7 @@ function oneLine(v: string): string {
  */
 function normalizeWhen(value: string): string {
   const lower = value.toLowerCase().replace(/[.!]+$/, '').replace(/\s+/g, ' ').trim();
-  const word = WHEN_WORDS[lower] ?? WHEN_WORDS[lower.replace(/^(the|in the) /, '')];
+  const word = whenWord(lower) ?? whenWord(lower.replace(/^(the|in the) /, ''));
   if (word) return word;
   if (value.length > 64) return value;
   const m = /^(\d{4}-\d{2}-\d{2})(?:\s+|[Tt])(\d{1,2}):(\d{2})(:\d{2})?\s*(z|utc|gmt|[+-]\d{2}(?::?\d{2})?)?$/i.exec(value.trim());

@@ -25,7 +25,10 @@ export interface OutboxSink {
   deliver(message: OutboxMessage): Promise<{ externalId: string | null }>;
 }
 
-/** A failure worth retrying; `retryAfterMs` (e.g. from HTTP 429 Retry-After) replaces the backoff. */
+/**
+ * A failure worth retrying; `retryAfterMs` (e.g. from HTTP 429 Retry-After) replaces the backoff,
+ * and such a rate limit does not count among the attempts after which a message is given up.
+ */
 export class RetryableDeliveryError extends Error {
   constructor(
     message: string,
@@ -57,7 +60,7 @@ export interface OutboxWorkerOptions {
   leaseMs?: number;
   /** A delivery still running after this long counts as a retryable failure; default 30 s, less than the lease. */
   deliveryTimeoutMs?: number;
-  /** Attempts before a message is given up (status failed); default 8. */
+  /** Failed attempts before a message is given up (status failed); rate limits do not count; default 8. */
   maxAttempts?: number;
   /** First retry delay, doubled per attempt; default 2000 ms. */
   backoffBaseMs?: number;
@@ -349,17 +352,17 @@ export class OutboxWorker {
     const now = this.clock.now();
     const attempt = message.attempts + 1;
     const permanent = e instanceof PermanentDeliveryError;
+    const requested = e instanceof RetryableDeliveryError ? e.retryAfterMs : undefined;
+    // A rate limit (Retry-After) is no failure of the message: the platform said when to come back.
+    // It is waited out however long it lasts and does not use up the attempts that give a message up.
+    const rateLimited = requested !== undefined && Number.isFinite(requested);
     let retryAt: Date | null = null;
-    if (!permanent && attempt < this.maxAttempts) {
-      const requested = e instanceof RetryableDeliveryError ? e.retryAfterMs : undefined;
-      const delay =
-        requested !== undefined && Number.isFinite(requested)
-          ? Math.max(0, requested)
-          : backoffDelay(attempt, this.backoffBaseMs, this.backoffCapMs, this.random);
+    if (!permanent && (rateLimited || attempt < this.maxAttempts)) {
+      const delay = rateLimited ? Math.max(0, requested) : backoffDelay(attempt, this.backoffBaseMs, this.backoffCapMs, this.random);
       retryAt = new Date(now.getTime() + delay);
     }
     const error = describeError(e);
-    await this.outbox.markFailed(message.id, error, retryAt, now);
+    await this.outbox.markFailed(message.id, error, retryAt, now, { countAttempt: !rateLimited });
     if (retryAt) {
       this.counts.retried += 1;
       this.noteRetry(retryAt);

@@ -10,7 +10,7 @@ import { performRunStep } from '../../services/perform-run-step.js';
 import { sendDowntimeNotice } from '../../services/send-downtime-notice.js';
 import { sendRatingPrompt } from '../../services/send-rating-prompt.js';
 import { startRequest } from '../../services/start-request.js';
-import { JOBS } from './agenda-scheduler.js';
+import { JOBS, stepKey } from './agenda-scheduler.js';
 import type { AgendaScheduler, NoticeJobData, RatingJobData, StartJobData, StepJobData } from './agenda-scheduler.js';
 
 /**
@@ -41,15 +41,26 @@ export function defineJobs(
   agenda.define(
     JOBS.step,
     async (job: Job<StepJobData>) => {
-      const { requestId, runId, tries } = job.attrs.data;
+      const { requestId, runId, tries, step } = job.attrs.data;
+      // A job made for a step the run has left (run again after its worker died once the step was
+      // recorded, or its lock expired) does nothing: the job of the run's current step does it.
+      const current = await deps.store.runs.byId(runId);
+      if (current && step !== undefined && stepKey(current, tries ?? 0) !== step) {
+        log.info({ requestId, runId, step, now: stepKey(current, tries ?? 0) }, 'run step job is stale; skipped');
+        return;
+      }
+      let touching: Promise<void> = Promise.resolve();
       const keepAlive = setInterval(() => {
-        job.touch().catch((error: unknown) => log.warn({ err: error, runId }, 'could not renew the lock of a run step'));
+        touching = job.touch().catch((error: unknown) => log.warn({ err: error, runId }, 'could not renew the lock of a run step'));
       }, Math.max(100, Math.floor(lockLifetimeMs / 3)));
       let result;
       try {
         result = await performRunStep(deps, requestId, runId, signal, tries ?? 0);
       } finally {
         clearInterval(keepAlive);
+        // A renewal still on its way must land before Agenda records the job finished, or it would
+        // write the lock back and another worker would run the finished job again once it expired.
+        await touching;
       }
       if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
       const outcome = result.value;
