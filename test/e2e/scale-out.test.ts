@@ -18,6 +18,7 @@ import type { PgCluster } from '../integration/pg-cluster.js';
 import { FakeDiscord } from '../fakes/fake-discord.js';
 import { FakeSlack } from '../fakes/fake-slack.js';
 import { postSigned, slashCommandBody } from '../fakes/slack-signing.js';
+import { runCli } from '../fakes/run-cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/upgrade-desk.js');
@@ -140,22 +141,7 @@ function env(n: number): Record<string, string> {
 
 /** Runs one CLI command to its end. */
 function cli(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: env(0), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`upgrade-desk ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end();
-  });
+  return runCli(args, { bin: BIN, cwd: dir, env: env(0), timeoutMs });
 }
 
 /** Starts `upgrade-desk start` and resolves once it says where it listens. */
