@@ -26,6 +26,8 @@ export interface PhaseResult {
   failures: Record<string, number>;
   /** [response id, time the request was sent in ms since the epoch], for the replies' latency. */
   sent: Array<[string, number]>;
+  /** Response ids of commands acknowledged with "busy" (not run; nothing will come on the response URL). */
+  busy: string[];
   wallMs: number;
 }
 
@@ -34,7 +36,7 @@ export function clientAgents(clients: number): http.Agent[] {
   return Array.from({ length: clients }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
 }
 
-function post(agent: http.Agent, url: URL, signingSecret: string, body: string): Promise<{ status: string; ms: number }> {
+function post(agent: http.Agent, url: URL, signingSecret: string, body: string): Promise<{ status: string; ms: number; body: string }> {
   const headers = {
     'content-type': 'application/x-www-form-urlencoded',
     'content-length': String(Buffer.byteLength(body)),
@@ -43,12 +45,14 @@ function post(agent: http.Agent, url: URL, signingSecret: string, body: string):
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
     const req = http.request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: String(res.statusCode), ms: msSince(start) }));
-      res.on('error', (e) => resolve({ status: e.message, ms: msSince(start) }));
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: String(res.statusCode), ms: msSince(start), body: text }));
+      res.on('error', (e) => resolve({ status: e.message, ms: msSince(start), body: '' }));
     });
     req.setTimeout(15_000, () => req.destroy(new Error('timeout after 15 s')));
-    req.on('error', (e) => resolve({ status: e.message, ms: msSince(start) }));
+    req.on('error', (e) => resolve({ status: e.message, ms: msSince(start), body: '' }));
     req.end(body);
   });
 }
@@ -71,6 +75,7 @@ export async function runPhase(
   const latenciesMs: number[] = [];
   const failures: Record<string, number> = {};
   const sent: Array<[string, number]> = [];
+  const busy: string[] = [];
   const start = process.hrtime.bigint();
   await Promise.all(
     agents.map(async (agent, client) => {
@@ -79,11 +84,12 @@ export async function runPhase(
         const id = `${idPrefix}-${++sequence}`;
         const body = slashCommandBody({ user_id: userId, text, response_url: `${respondBase}${id}` });
         sent.push([id, Date.now()]);
-        const { status, ms } = await post(agent, url, target.signingSecret, body);
-        if (status === '200') latenciesMs.push(ms);
-        else failures[status] = (failures[status] ?? 0) + 1;
+        const answer = await post(agent, url, target.signingSecret, body);
+        if (answer.status === '200') latenciesMs.push(answer.ms);
+        else failures[answer.status] = (failures[answer.status] ?? 0) + 1;
+        if (answer.body.includes('(busy)') || answer.body.includes('was not run')) busy.push(id);
       }
     }),
   );
-  return { latenciesMs, failures, sent, wallMs: msSince(start) };
+  return { latenciesMs, failures, sent, busy, wallMs: msSince(start) };
 }

@@ -204,6 +204,8 @@ export interface BotOptions {
   /** Staff sign-in e-mails allowed per address (tests lower it). */
   signInRateLimit?: { perAddress: number; windowMs: number };
 }
+  /** Slack commands acknowledged and waiting to run before the bot answers "busy" (default 10,000; tests lower it). */
+  slackMaxPendingCommands?: number;
 
 /**
  * Starts the bot: the database, the queue (processing jobs with the configured executor), Slack
@@ -241,7 +243,14 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       engine: { ...DEFAULT_ENGINE_SETTINGS, concurrency: config.runs.concurrency },
     };
     if (config.slack) {
-      slack = await startSlackAdapter({ settings: config.slack, registry: app.registry, deps: app.deps, log, newId: newInvocationId });
+      slack = await startSlackAdapter({
+        settings: config.slack,
+        registry: app.registry,
+        deps: app.deps,
+        log,
+        newId: newInvocationId,
+        maxPendingCommands: options.slackMaxPendingCommands,
+      });
     }
     if (config.discord) {
       const settings = config.discord;

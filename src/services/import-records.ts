@@ -791,7 +791,8 @@ export function csvKindFromFileName(fileName: string): RecordKind | null {
   const stem = basename(fileName).replace(/\.csv$/i, '').toLowerCase();
   const last = stem.split(/[-_.\s]/).pop() ?? '';
   if ((RECORD_KINDS as readonly string[]).includes(last)) return last as RecordKind;
-  return SINGULAR[last] ?? null;
+  // Own keys only: a file named constructor.csv must not find Object's constructor.
+  return Object.hasOwn(SINGULAR, last) ? (SINGULAR[last] ?? null) : null;
 }
 
 /** Reads one file (by its extension: .json or .csv; otherwise by its content) into the collector. */

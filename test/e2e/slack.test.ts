@@ -51,7 +51,9 @@ interface Harness {
 }
 
 /** Starts a fake Slack and the bot on a fresh database with the demo records. */
-async function startHarness(options: { socket?: boolean; rateLimitPerChannelMs?: number; minIntervalMs?: number } = {}): Promise<Harness> {
+async function startHarness(
+  options: { socket?: boolean; rateLimitPerChannelMs?: number; minIntervalMs?: number; maxPendingCommands?: number } = {},
+): Promise<Harness> {
   const fake = await FakeSlack.start({ rateLimitPerChannelMs: options.rateLimitPerChannelMs ?? null });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'upgrade-desk-slack-'));
   const device = await startSimulatedDevice({ version: '5.2.0' });
@@ -74,6 +76,7 @@ async function startHarness(options: { socket?: boolean; rateLimitPerChannelMs?:
     queueOptions: { lockLifetimeMs: 3000 },
     outboxPollMs: 50,
     slackMinIntervalMs: options.minIntervalMs ?? 20,
+    slackMaxPendingCommands: options.maxPendingCommands,
   });
   await bot.app.dataSource.query(`UPDATE devices SET "statusUrl" = ? WHERE name = 'edge-01'`, [device.statusUrl]);
   return {
@@ -422,6 +425,49 @@ describe('Slack delivery under rate limits and errors', () => {
       expect(new Set(texts).size).toBe(texts.length);
     }
   }, 40_000);
+});
+
+describe('Slack answers on the response URL', () => {
+  let h: Harness;
+  withHarness((started) => (h = started));
+
+  it('posts an answer again when the response URL answered 500 or 429, and never after it was taken or refused', async () => {
+    h.fake.failNext('respond', 1, { status: 500 });
+    h.fake.failNext('respond', 1, { status: 429, retryAfterSeconds: 1 });
+    const answer = await slash(h, JANE, 'help');
+    expect(answer).toContain('/upgrade request');
+    const id = h.fake.responses.at(-1)!.id;
+    await h.fake.waitFor(() => (h.fake.responses.filter((r) => r.id === id).length >= 3 ? true : undefined), 10_000);
+    // The third post was taken (200); a 404 (the URL expired) is not retried either.
+    h.fake.failNext('respond', 1, { error: 'expired_url' });
+    const expired = `r${++responseSeq}`;
+    const res = await postSigned(h.events, SECRET, slashCommandBody({ user_id: JANE, text: 'help', response_url: h.fake.responseUrl(expired) }));
+    expect(res.status).toBe(200);
+    await h.fake.waitFor(() => h.fake.responses.find((r) => r.id === expired), 10_000);
+    // Longer than both retry waits together: nothing more may arrive for either command.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(h.fake.responses.filter((r) => r.id === id)).toHaveLength(3);
+    expect(h.fake.responses.filter((r) => r.id === expired)).toHaveLength(1);
+  }, 30_000);
+});
+
+describe('Slack when the bot cannot take more commands', () => {
+  let h: Harness;
+  // No room at all: every command is answered "busy" in its acknowledgement.
+  withHarness((started) => (h = started), { maxPendingCommands: 0 });
+
+  it('says so in the acknowledgement, runs nothing and posts nothing later', async () => {
+    const body = slashCommandBody({ user_id: BOB, text: `request device=edge-01 version=7.1.0 when=window ${GOOD_HARDWARE}`, response_url: h.fake.responseUrl('busy') });
+    const res = await postSigned(h.events, SECRET, body);
+    expect(res.status).toBe(200);
+    const ack = (await res.json()) as { response_type?: string; text?: string };
+    expect(ack.response_type).toBe('ephemeral');
+    expect(ack.text).toContain('was not run');
+    expect(ack.text).toContain('Nothing was changed');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(h.fake.responses).toHaveLength(0);
+    expect(await h.bot.app.deps.store.requests.list({})).toHaveLength(0);
+  }, 30_000);
 });
 
 describe('Slack in Socket Mode', () => {

@@ -315,6 +315,8 @@ describe('parsing CSV records files', () => {
     expect(csvKindFromFileName('Globex_People.CSV')).toBe('people');
     expect(csvKindFromFileName('release.csv')).toBe('releases');
     expect(csvKindFromFileName('inventory.csv')).toBeNull();
+    // Names of Object's own properties are no kind either (they once found Object.prototype's).
+    for (const name of ['constructor.csv', 'acme-__proto__.csv', 'toString.csv', 'hasOwnProperty.csv']) expect(csvKindFromFileName(name)).toBeNull();
   });
 
   it('reads prefixed files of a directory and resolves customers across files', async () => {

@@ -29,6 +29,7 @@ import {
 } from './request-modal.js';
 import type { ModalValues } from './request-modal.js';
 import { DeliveryDeduper, deliveryKey } from './dedupe.js';
+import { WorkQueue, busyReply, stoppedReply } from '../work-queue.js';
 
 const { App, HTTPReceiver, SocketModeReceiver, LogLevel } = bolt;
 
@@ -53,7 +54,19 @@ export interface SlackAdapterOptions {
   newId: () => string;
   /** Skips `auth.test` at start (tests that know the bot's ids). */
   botIds?: { botId: string; botUserId: string };
+  /** Acknowledged commands waiting to run before the bot answers "busy" instead (default 10,000). */
+  maxPendingCommands?: number;
 }
+
+/** Commands run at once; the rest wait in arrival order (see WorkQueue). */
+const COMMAND_CONCURRENCY = 4;
+/** How long a stopping bot finishes acknowledged commands before telling their senders it could not. */
+const STOP_GRACE_MS = 10_000;
+/** Attempts to deliver one answer to a response URL, and the waits between them. */
+const RESPONSE_URL_WAITS_MS = [500, 2000];
+
+/** Connection failures where the request cannot have reached the other side. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** A started Slack adapter. */
 export interface SlackAdapter {
@@ -175,6 +188,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   }
 
   const deduper = new DeliveryDeduper();
+  const work = new WorkQueue({ concurrency: COMMAND_CONCURRENCY, maxPending: options.maxPendingCommands ?? 10_000 });
   const adminActionsIn = (channel: string | undefined) => !!settings.opsChannel && channel === settings.opsChannel;
   const invoke = (userId: string, text: string): Promise<Reply> => {
     const invocation: Invocation = { id: newId(), via: 'slack', identity: { kind: 'slack', userId }, text };
@@ -198,20 +212,31 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     await args.next();
   });
 
-  app.command(/^\/upgrade(-admin)?$/, async ({ command, ack, respond, client }) => {
+  app.command(/^\/upgrade(-admin)?$/, async ({ command, ack, client }) => {
+    const channel = command.channel_id;
+    if (!work.accepting) {
+      await ack(answer(work.stopping ? stoppedReply() : busyReply(), channel));
+      return;
+    }
     await ack();
     const group = command.command.replace(/^\//, '');
     const text = normalizeTypedText(command.text ?? '').trim();
+    const responseUrl = command.response_url;
     if (group === 'upgrade' && /^request$/i.test(text)) {
-      const problem = await openRequestModal(command.trigger_id, command.user_id, {
-        channel: command.channel_id,
-        responseUrl: command.response_url,
-      });
-      if (problem) await respond(answer(problem, command.channel_id));
+      // Not queued: the trigger id opens a modal only within 3 seconds, and opening it is cheap.
+      const problem = await openRequestModal(command.trigger_id, command.user_id, { channel, responseUrl });
+      if (problem) await answerOn(responseUrl, answer(problem, channel), command.user_id);
       return;
     }
-    const reply = await invoke(command.user_id, `/${group} ${text}`);
-    await respond(answer(reply, command.channel_id));
+    const deliver = async (reply: Reply): Promise<void> => {
+      await answerOn(responseUrl, answer(reply, channel), command.user_id);
+    };
+    const item = {
+      run: async () => deliver(await invoke(command.user_id, `/${group} ${text}`)),
+      abandon: () => deliver(stoppedReply()),
+    };
+    // Filled (or stopped) while acknowledging: the sender is told rather than left waiting.
+    if (!work.offer(item)) await deliver(work.stopping ? stoppedReply() : busyReply());
 
     /** Opens the request modal, or returns why it cannot be opened. */
     async function openRequestModal(triggerId: string, userId: string, meta: ModalMetadata): Promise<Reply | null> {
@@ -262,40 +287,75 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       return;
     }
     await ack();
-    // Filed exactly as if typed, through the same dispatcher.
-    const reply = await invoke(userId, requestCommandText(read.value));
+    // Filed exactly as if typed, through the same dispatcher; queued like a typed command (a full
+    // queue still takes it: the form was already accepted, and the person is waiting for it).
     const meta = readMetadata(view.private_metadata);
-    if (meta.responseUrl && (await postToResponseUrl(meta.responseUrl, answer(reply, meta.channel)))) return;
-    const { text, blocks } = renderReply(reply, { adminActions: adminActionsIn(meta.channel) });
-    await client.chat.postMessage({ channel: userId, text, blocks });
+    const deliver = async (reply: Reply): Promise<void> => {
+      if (meta.responseUrl && (await answerOn(meta.responseUrl, answer(reply, meta.channel), userId))) return;
+      const { text, blocks } = renderReply(reply, { adminActions: adminActionsIn(meta.channel) });
+      await client.chat.postMessage({ channel: userId, text, blocks });
+    };
+    const item = {
+      run: async () => deliver(await invoke(userId, requestCommandText(read.value))),
+      abandon: () => deliver(stoppedReply()),
+    };
+    if (!work.offer(item)) await item.run();
   });
 
-  app.action(new RegExp(`^${RUN_COMMAND_ACTION_PREFIX}`), async ({ ack, body, action, respond }) => {
+  app.action(new RegExp(`^${RUN_COMMAND_ACTION_PREFIX}`), async ({ ack, body, action }) => {
     await ack();
     const value = 'value' in action && typeof action.value === 'string' ? action.value : '';
     if (!/^\/?upgrade(-admin)?(\s|$)/i.test(value)) return;
     const channel = 'channel' in body ? body.channel?.id : undefined;
-    const reply = await invoke(body.user.id, value);
-    await respond(answer(reply, channel));
+    const responseUrl = 'response_url' in body && typeof body.response_url === 'string' ? body.response_url : null;
+    const userId = body.user.id;
+    const deliver = async (reply: Reply): Promise<void> => {
+      if (responseUrl) await answerOn(responseUrl, answer(reply, channel), userId);
+      else log.warn({ userId }, 'Slack button click without a response URL; its answer was not shown');
+    };
+    const item = {
+      run: async () => deliver(await invoke(userId, value)),
+      abandon: () => deliver(stoppedReply()),
+    };
+    if (!work.offer(item)) await deliver(work.stopping ? stoppedReply() : busyReply());
   });
 
   app.error(async (error) => {
     log.error({ err: error.message, code: (error as { code?: string }).code }, 'Slack handler failed');
   });
 
-  /** Posts an answer to a response_url; false when Slack no longer takes it (it expires after 30 minutes). */
-  async function postToResponseUrl(url: string, message: RespondArguments): Promise<boolean> {
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(message),
-        signal: AbortSignal.timeout(10_000),
-      });
-      return res.ok;
-    } catch {
-      return false;
+  /**
+   * Posts an answer to a response URL; false when it could not be delivered. Retried (twice, within
+   * a few seconds) only where Slack cannot have shown it: the connection was not made, or Slack
+   * answered 429 or 5xx. A lost answer is logged with the person it was for: what the command did
+   * is stored either way, and `/upgrade status` shows it.
+   */
+  async function answerOn(url: string, message: RespondArguments, userId: string): Promise<boolean> {
+    let last = '';
+    for (let attempt = 0; ; attempt++) {
+      let retry = false;
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(message),
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.body?.cancel();
+        if (res.ok) return true;
+        last = `HTTP ${res.status}`;
+        retry = res.status === 429 || res.status >= 500;
+      } catch (error) {
+        const code = (error as { cause?: { code?: string } }).cause?.code ?? '';
+        last = code || String(error);
+        retry = NOT_CONNECTED.has(code);
+      }
+      const wait = RESPONSE_URL_WAITS_MS[attempt];
+      if (!retry || wait === undefined) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
+    log.error({ userId, outcome: last, text: typeof message.text === 'string' ? message.text.slice(0, 200) : null }, 'Slack answer could not be delivered to its response URL');
+    return false;
   }
 
   if (socket) await app.start();
@@ -306,6 +366,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     sinkClient,
     mode: socket ? 'socket' : 'http',
     async stop() {
+      const { abandoned } = await work.stop(STOP_GRACE_MS);
+      if (abandoned) log.warn({ abandoned }, 'Slack commands not run because the bot stopped; their senders were told');
       if (socket) await app.stop().catch((e: unknown) => log.warn({ err: String(e) }, 'Slack Socket Mode did not stop cleanly'));
     },
   };

@@ -1,0 +1,129 @@
+/**
+ * Work that a chat adapter has acknowledged and still owes an answer for. Slack (and Discord)
+ * expect the acknowledgement within 3 seconds; the command itself may take longer. Running every
+ * acknowledged command at once makes the acknowledgements of the next ones wait behind that work
+ * in the one event loop, and under a flood it opens as many outgoing answers at once as there are
+ * commands. This queue runs the work first in, first out, a few at a time, and starts at most one
+ * item per turn of the event loop, so incoming requests are read (and acknowledged) between items.
+ * When it is full the adapter answers "busy" at once instead of accepting work it cannot do soon.
+ */
+import { errorReply } from '../core/reply.js';
+import type { Reply } from '../core/reply.js';
+
+/** The answer to a command the queue had no room for. */
+export function busyReply(): Reply {
+  return errorReply(
+    'busy',
+    'Upgrade Desk is handling many commands right now, so this one was not run. Nothing was changed.',
+    'Please send it again in a minute.',
+  );
+}
+
+/** The answer to a command accepted while the bot was stopping, and never run. */
+export function stoppedReply(): Reply {
+  return errorReply(
+    'busy',
+    'Upgrade Desk was stopping (for a restart) and could not run this command. Nothing was changed.',
+    'Please send it again in a minute.',
+  );
+}
+
+/** One piece of acknowledged work. */
+export interface WorkItem {
+  /** Does the work, including answering. Failures are the item's own business: log them there. */
+  run(): Promise<void>;
+  /** Called instead of `run` for an item that never started because the queue stopped. */
+  abandon(): Promise<void>;
+}
+
+export interface WorkQueueOptions {
+  /** Items running at once (waiting on the network or the database). */
+  concurrency: number;
+  /** Items accepted but not yet started; beyond that `offer` refuses. */
+  maxPending: number;
+}
+
+export class WorkQueue {
+  private readonly pending: WorkItem[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private pumpScheduled = false;
+  private stopped = false;
+
+  constructor(private readonly options: WorkQueueOptions) {
+    if (!(options.concurrency >= 1) || !(options.maxPending >= 0)) throw new Error('WorkQueue needs concurrency ≥ 1 and maxPending ≥ 0');
+  }
+
+  /** Items waiting to start. */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  /** Items started and not finished. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** True once `stop` was called. */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  /** True when `offer` would accept an item now. */
+  get accepting(): boolean {
+    return !this.stopped && this.pending.length < this.options.maxPending;
+  }
+
+  /** Queues `item`; false (and nothing queued) when the queue is full or stopped. */
+  offer(item: WorkItem): boolean {
+    if (!this.accepting) return false;
+    this.pending.push(item);
+    this.schedulePump();
+    return true;
+  }
+
+  /**
+   * Stops accepting, waits up to `timeoutMs` for the running and waiting items, then abandons the
+   * items that have not started (each is told, so its sender can be answered). Running items are
+   * waited for until the timeout only; they are not interrupted.
+   */
+  async stop(timeoutMs: number): Promise<{ abandoned: number }> {
+    this.stopped = true;
+    const deadline = Date.now() + timeoutMs;
+    while ((this.pending.length || this.running.size) && Date.now() < deadline) {
+      const left = deadline - Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.min(left, 50));
+      });
+      await Promise.race([tick, ...this.running]);
+      clearTimeout(timer);
+    }
+    const left = this.pending.splice(0);
+    await Promise.all(left.map((item) => item.abandon().catch(() => undefined)));
+    return { abandoned: left.length };
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // setImmediate, not a microtask: pending I/O (the next acknowledgements) is polled first.
+    setImmediate(() => this.pump());
+  }
+
+  /** Starts at most one item; schedules itself again for the next turn while there is more. */
+  private pump(): void {
+    this.pumpScheduled = false;
+    if (this.running.size >= this.options.concurrency) return;
+    const item = this.pending.shift();
+    if (!item) return;
+    const done: Promise<void> = item
+      .run()
+      .catch(() => undefined)
+      .finally(() => {
+        this.running.delete(done);
+        if (this.pending.length) this.schedulePump();
+      });
+    this.running.add(done);
+    if (this.pending.length) this.schedulePump();
+  }
+}
