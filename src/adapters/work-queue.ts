@@ -30,7 +30,7 @@ export function stoppedReply(): Reply {
 
 /** One piece of acknowledged work. */
 export interface WorkItem {
-  /** Does the work, including answering. Failures are the item's own business: log them there. */
+  /** Does the work, including answering. A failure goes to the queue's `onError`. */
   run(): Promise<void>;
   /** Called instead of `run` for an item that never started because the queue stopped. */
   abandon(): Promise<void>;
@@ -41,6 +41,8 @@ export interface WorkQueueOptions {
   concurrency: number;
   /** Items accepted but not yet started; beyond that `offer` refuses. */
   maxPending: number;
+  /** Told of an item's `run` or `abandon` that failed (the queue carries on). */
+  onError?: (error: unknown) => void;
 }
 
 export class WorkQueue {
@@ -99,7 +101,7 @@ export class WorkQueue {
       clearTimeout(timer);
     }
     const left = this.pending.splice(0);
-    await Promise.all(left.map((item) => item.abandon().catch(() => undefined)));
+    await Promise.all(left.map((item) => item.abandon().catch((error: unknown) => this.options.onError?.(error))));
     return { abandoned: left.length };
   }
 
@@ -118,7 +120,7 @@ export class WorkQueue {
     if (!item) return;
     const done: Promise<void> = item
       .run()
-      .catch(() => undefined)
+      .catch((error: unknown) => this.options.onError?.(error))
       .finally(() => {
         this.running.delete(done);
         if (this.pending.length) this.schedulePump();

@@ -61,13 +61,13 @@ describe('WorkQueue', () => {
     expect(log.filter((l) => l.startsWith('done'))).toEqual(['done a', 'done b', 'done c', 'done d']);
   });
 
-  it('carries on after an item fails', async () => {
+  it('reports a failed item and carries on', async () => {
     const log: string[] = [];
-    const queue = new WorkQueue({ concurrency: 1, maxPending: 5 });
+    const queue = new WorkQueue({ concurrency: 1, maxPending: 5, onError: (e) => log.push(`error ${(e as Error).message}`) });
     queue.offer({ run: async () => Promise.reject(new Error('boom')), abandon: async () => {} });
     queue.offer(item(log, 'after'));
     for (let turn = 0; turn < 5; turn++) await nextTurn();
-    expect(log).toEqual(['run after', 'done after']);
+    expect(log).toEqual(['error boom', 'run after', 'done after']);
   });
 
   it('on stop, refuses new items, lets running ones finish and tells the waiting ones they were not run', async () => {

@@ -188,7 +188,11 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   }
 
   const deduper = new DeliveryDeduper();
-  const work = new WorkQueue({ concurrency: COMMAND_CONCURRENCY, maxPending: options.maxPendingCommands ?? 10_000 });
+  const work = new WorkQueue({
+    concurrency: COMMAND_CONCURRENCY,
+    maxPending: options.maxPendingCommands ?? 10_000,
+    onError: (error) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'Slack command failed after its acknowledgement'),
+  });
   const adminActionsIn = (channel: string | undefined) => !!settings.opsChannel && channel === settings.opsChannel;
   const invoke = (userId: string, text: string): Promise<Reply> => {
     const invocation: Invocation = { id: newId(), via: 'slack', identity: { kind: 'slack', userId }, text };
