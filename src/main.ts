@@ -31,10 +31,8 @@ import type { QueueOptions } from './infra/queue/queue.js';
 import { SLACK_EVENTS_PATH, startSlackAdapter } from './adapters/slack/slack-app.js';
 import type { SlackAdapter } from './adapters/slack/slack-app.js';
 import { SlackSink } from './adapters/slack/slack-sink.js';
-import { createDiscordSinkRest, startDiscordAdapter } from './adapters/discord/discord-app.js';
 import type { DiscordAdapter } from './adapters/discord/discord-app.js';
 import { DISCORD_GATEWAY_LEASE, GatewayLease, processHolderId } from './infra/gateway-lease.js';
-import { DiscordSink } from './adapters/discord/discord-sink.js';
 import { MailSink } from './adapters/email/mail-sink.js';
 import { APPROVAL_PATH, approvalPageHandler } from './adapters/web/approval-page.js';
 import { apiRouter } from './adapters/web/api.js';
@@ -47,11 +45,21 @@ import { bareAddress } from './infra/mail-address.js';
 import { startSmtpIntake, mailauthAuthenticator } from './adapters/email/smtp-intake.js';
 import type { SmtpIntake } from './adapters/email/smtp-intake.js';
 import type { MailAuthenticator, MailIntakeDeps } from './adapters/email/mail-intake.js';
-import { startImapPoller } from './adapters/email/imap-poller.js';
 import type { ImapPoller } from './adapters/email/imap-poller.js';
 import { createMailer } from './infra/mailer.js';
 import type { Mailer } from './infra/mailer.js';
 import { formatImportSummary, importRecordsFiles, formatImportProblems } from './services/import-records.js';
+import { lazyImport } from './infra/lazy-import.js';
+
+/** The Discord adapter and sink (discord.js, @discordjs/rest): loaded only when Discord is configured. */
+const loadDiscord = lazyImport(async () => {
+  const app = await import('./adapters/discord/discord-app.js');
+  const sink = await import('./adapters/discord/discord-sink.js');
+  return { startDiscordAdapter: app.startDiscordAdapter, createDiscordSinkRest: app.createDiscordSinkRest, DiscordSink: sink.DiscordSink };
+});
+
+/** The IMAP poller (imapflow): loaded only when IMAP_URL is set. */
+const loadImapPoller = lazyImport(() => import('./adapters/email/imap-poller.js'));
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => new Date() };
@@ -197,6 +205,8 @@ export interface BotOptions {
   noDemoRecords?: boolean;
   /** Least time between two Slack messages to one channel (default 1000 ms; tests shorten it). */
   slackMinIntervalMs?: number;
+  /** Slack commands acknowledged and waiting to run before the bot answers "busy" (default 10,000; tests lower it). */
+  slackMaxPendingCommands?: number;
   /** Least time between two Discord messages to one channel (default 1000 ms; tests shorten it). */
   discordMinIntervalMs?: number;
   /** Web form submissions allowed per address (tests lower it). */
@@ -204,8 +214,6 @@ export interface BotOptions {
   /** Staff sign-in e-mails allowed per address (tests lower it). */
   signInRateLimit?: { perAddress: number; windowMs: number };
 }
-  /** Slack commands acknowledged and waiting to run before the bot answers "busy" (default 10,000; tests lower it). */
-  slackMaxPendingCommands?: number;
 
 /**
  * Starts the bot: the database, the queue (processing jobs with the configured executor), Slack
@@ -254,6 +262,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     }
     if (config.discord) {
       const settings = config.discord;
+      const { startDiscordAdapter } = await loadDiscord();
       gateway = new GatewayLease({
         leases: app.deps.store.leases,
         name: DISCORD_GATEWAY_LEASE,
@@ -282,6 +291,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
     }
     if (config.discord) {
       // Every process delivers Discord notices over REST, whether or not it holds the gateway.
+      const { DiscordSink, createDiscordSinkRest } = await loadDiscord();
       chatSinks.push(
         new DiscordSink({ rest: createDiscordSinkRest(config.discord), opsChannel: config.discord.opsChannel, log, minIntervalMs: options.discordMinIntervalMs, statusUrl }),
       );
@@ -325,7 +335,7 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
       authenticate: options.mailAuthenticator ?? mailauthAuthenticator(),
       newId: newInvocationId,
     };
-    if (config.mail.imapUrl) imap = await startImapPoller({ url: config.mail.imapUrl, intake, log });
+    if (config.mail.imapUrl) imap = await (await loadImapPoller()).startImapPoller({ url: config.mail.imapUrl, intake, log });
     if (options.smtpIntake !== false) {
       smtpIntake = await startSmtpIntake({
         intake,

@@ -8,11 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
-import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type StreamTransport from 'nodemailer/lib/stream-transport/index.js';
 import { PermanentDeliveryError, RetryableDeliveryError } from './outbox/outbox-worker.js';
+import { lazyImport } from './lazy-import.js';
 
 /** One message to send: nodemailer's fields, limited to what the bot uses. */
 export interface MailToSend {
@@ -64,6 +64,37 @@ const GREETING_TIMEOUT_MS = 10_000;
 /** Longest silence of the server during a session; default. */
 const SOCKET_TIMEOUT_MS = 20_000;
 
+/** nodemailer and its SMTP transport, loaded with the first message sent (not at start-up). */
+const loadNodemailer = lazyImport(async () => {
+  const nodemailer = await import('nodemailer');
+  const smtp = await import('nodemailer/lib/smtp-transport/index.js');
+  return { createTransport: nodemailer.default.createTransport, SMTPTransport: smtp.default };
+});
+
+/**
+ * The transport of a mailer, made on the first send; `close()` closes it only if it was made.
+ * A transport that could not be made is tried again on the next send.
+ */
+class LazyTransport<T> {
+  private made: Promise<Transporter<T>> | null = null;
+
+  constructor(private readonly make: () => Promise<Transporter<T>>) {}
+
+  get(): Promise<Transporter<T>> {
+    this.made ??= this.make().catch((error: unknown) => {
+      this.made = null;
+      throw error;
+    });
+    return this.made;
+  }
+
+  async close(): Promise<void> {
+    const made = this.made;
+    this.made = null;
+    if (made) (await made.catch(() => null))?.close();
+  }
+}
+
 /** Creates the mailer: SMTP with `smtpUrl`, else a spool of `.eml` files in `spoolDir`. */
 export function createMailer(options: MailerOptions): Mailer {
   return options.smtpUrl ? new SmtpMailer(options.smtpUrl, options.timeouts) : new SpoolMailer(options.spoolDir ?? path.resolve('data', 'outbox'));
@@ -103,30 +134,33 @@ function describeSmtpUrl(smtpUrl: string): string {
 /** One SMTP connection per message (no pool): nothing is held open between notices. */
 class SmtpMailer implements Mailer {
   readonly describe: string;
-  private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
+  private readonly transport: LazyTransport<SMTPTransport.SentMessageInfo>;
 
   constructor(smtpUrl: string, timeouts: MailerOptions['timeouts'] = {}) {
     this.describe = `SMTP ${describeSmtpUrl(smtpUrl)}`;
     // SMTPTransport reads the URL itself (host, port, secure, auth, query options) and adds ours.
-    this.transport = nodemailer.createTransport(
-      new SMTPTransport({
-        url: smtpUrl,
-        connectionTimeout: timeouts.connectionMs ?? CONNECTION_TIMEOUT_MS,
-        greetingTimeout: timeouts.greetingMs ?? GREETING_TIMEOUT_MS,
-        socketTimeout: timeouts.socketMs ?? SOCKET_TIMEOUT_MS,
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      }),
-    );
+    this.transport = new LazyTransport(async () => {
+      const { createTransport, SMTPTransport } = await loadNodemailer();
+      return createTransport(
+        new SMTPTransport({
+          url: smtpUrl,
+          connectionTimeout: timeouts.connectionMs ?? CONNECTION_TIMEOUT_MS,
+          greetingTimeout: timeouts.greetingMs ?? GREETING_TIMEOUT_MS,
+          socketTimeout: timeouts.socketMs ?? SOCKET_TIMEOUT_MS,
+          disableFileAccess: true,
+          disableUrlAccess: true,
+        }),
+      );
+    });
   }
 
   async send(mail: MailToSend): Promise<MailSent> {
-    const info = await this.transport.sendMail(nodemailerMessage(mail));
+    const info = await (await this.transport.get()).sendMail(nodemailerMessage(mail));
     return { messageId: info.messageId };
   }
 
   async close(): Promise<void> {
-    this.transport.close();
+    await this.transport.close();
   }
 }
 
@@ -150,16 +184,18 @@ export function safeMessageIdPart(messageId: string): string {
  */
 class SpoolMailer implements Mailer {
   readonly describe: string;
-  private readonly transport: Transporter<StreamTransport.SentMessageInfo>;
+  private readonly transport: LazyTransport<StreamTransport.SentMessageInfo>;
 
   constructor(private readonly dir: string) {
     this.describe = `spool ${dir}`;
-    this.transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+    this.transport = new LazyTransport(async () =>
+      (await loadNodemailer()).createTransport({ streamTransport: true, buffer: true, newline: 'unix' }),
+    );
   }
 
   async send(mail: MailToSend): Promise<MailSent> {
     const date = mail.date ?? new Date();
-    const info = await this.transport.sendMail({ ...nodemailerMessage(mail), date });
+    const info = await (await this.transport.get()).sendMail({ ...nodemailerMessage(mail), date });
     if (!Buffer.isBuffer(info.message)) throw new Error('the spool expected the message as a buffer');
     // Every time (cheap when it exists): the directory may have been removed since the last message.
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -176,7 +212,7 @@ class SpoolMailer implements Mailer {
   }
 
   async close(): Promise<void> {
-    this.transport.close();
+    await this.transport.close();
   }
 }
 

@@ -8,7 +8,6 @@
  * request never runs on the e-mail alone, because consent comes from a representative's click.
  */
 import { createHash } from 'node:crypto';
-import { simpleParser } from 'mailparser';
 import type { ParsedMail } from 'mailparser';
 import type { Deps, Invocation } from '../../core/command.js';
 import { dispatch, identify } from '../../core/dispatch.js';
@@ -17,6 +16,7 @@ import { errorReply, list, referenceIn, reply, text } from '../../core/reply.js'
 import type { Reply } from '../../core/reply.js';
 import type { MailAuthentication } from '../../ports.js';
 import { checkedAddress } from '../../infra/mail-address.js';
+import { lazyImport } from '../../infra/lazy-import.js';
 import { FORM_FIELDS, formCommandText, formTemplate, looksLikeForm, parseForm } from './form.js';
 import type { FormValues, ParsedForm } from './form.js';
 
@@ -59,6 +59,9 @@ const ABANDONED_AFTER_MS = 10 * 60_000;
 
 const UNAUTHENTICATED: MailAuthentication = { spf: 'none', dkim: 'none', dmarc: 'none' };
 
+/** mailparser, loaded with the first message received (not at start-up). */
+const loadMailparser = lazyImport(() => import('mailparser'));
+
 /** A Message-ID for a message without one: the hash of its bytes, so the same bytes are still one message. */
 function messageIdOf(parsed: ParsedMail, raw: Buffer): string {
   const given = parsed.messageId?.trim();
@@ -98,6 +101,7 @@ export async function handleInboundMail(intake: MailIntakeDeps, envelope: Inboun
   const log = deps.log;
   if (envelope.raw.length > MAX_MAIL_BYTES) return { outcome: 'dropped', reason: 'too large' };
   let parsed: ParsedMail;
+  const { simpleParser } = await loadMailparser();
   try {
     parsed = await simpleParser(envelope.raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 1024 * 1024 });
   } catch (error) {

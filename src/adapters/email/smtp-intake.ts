@@ -8,10 +8,10 @@
 import { promises as dns } from 'node:dns';
 import { SMTPServer } from 'smtp-server';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { authenticate } from 'mailauth';
 import type { Logger } from '../../core/command.js';
 import type { MailAuthentication } from '../../ports.js';
 import { bareAddress } from '../../infra/mail-address.js';
+import { lazyImport } from '../../infra/lazy-import.js';
 import { MAX_MAIL_BYTES, handleInboundMail } from './mail-intake.js';
 import type { InboundEnvelope, MailAuthenticator, MailIntakeDeps } from './mail-intake.js';
 
@@ -31,6 +31,13 @@ export interface SmtpIntake {
   port: number;
   close(): Promise<void>;
 }
+
+/**
+ * mailauth, loaded with the first message checked (not at start-up: it is large). smtp-server
+ * itself is small and imported statically: the intake starts with the bot by default, and loading
+ * it later would only lengthen the start.
+ */
+const loadMailauth = lazyImport(() => import('mailauth'));
 
 /** An SMTP reply with a code (smtp-server reads `responseCode`). */
 function smtpError(code: number, message: string): Error & { responseCode: number } {
@@ -137,6 +144,7 @@ export function mailauthAuthenticator(options: { mta?: string; timeoutMs?: numbe
   const resolver = options.resolver ?? quickResolver(options.timeoutMs ?? 3000);
   return async (envelope): Promise<MailAuthentication> => {
     try {
+      const { authenticate } = await loadMailauth();
       const result = await authenticate(envelope.raw, {
         ip: envelope.remoteAddress ?? undefined,
         helo: envelope.helo ?? undefined,

@@ -8,8 +8,9 @@
  */
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import { createExpressMiddleware } from 'agendash';
+import type { Agenda } from 'agenda';
 import type { UpgradeRequest } from '../../domain/types.js';
+import { lazyImport } from '../../infra/lazy-import.js';
 import { badge, escapeHtml, sendProblem } from './html.js';
 import { addCalendarRoutes } from './ops-calendar.js';
 import { addDashboardRoutes } from './ops-dashboard.js';
@@ -47,6 +48,14 @@ function jobsTrailingSlash(req: Request, res: Response, next: NextFunction): voi
     return res.redirect(301, `${pathname}/${query !== undefined ? `?${query}` : ''}`);
   }
   next();
+}
+
+/** Agendash's middleware for `agenda`, made on the first visit of the job dashboard (agendash is loaded then, not at start-up). */
+function agendashOnFirstUse(agenda: Agenda): RequestHandler {
+  const middleware = lazyImport(async () => (await import('agendash')).createExpressMiddleware(agenda));
+  return (req, res, next) => {
+    middleware().then((handle) => handle(req, res, next), next);
+  };
 }
 
 async function problemsPage(ctx: WebContext, req: Request, res: Response): Promise<void> {
@@ -97,7 +106,7 @@ export function opsRouter(ctx: WebContext, forms: RequestHandler): Router {
   router.get('/problems', (req, res) => problemsPage(ctx, req, res));
 
   if (ctx.agenda) {
-    router.use('/jobs', jobsGuard, jobsTrailingSlash, createExpressMiddleware(ctx.agenda));
+    router.use('/jobs', jobsGuard, jobsTrailingSlash, agendashOnFirstUse(ctx.agenda));
   } else {
     router.get(['/jobs', '/jobs/'], (req, res) =>
       sendStaffProblem(ctx, req, res, 503, 'Jobs are not available', 'This process runs without a job queue, so there is no job dashboard.', undefined, 'jobs'),
