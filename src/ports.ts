@@ -49,9 +49,13 @@ export interface PersonRepository {
 
 export interface DeviceRepository {
   byId(id: number): Promise<Device | null>;
+  /** The devices with these ids, in no particular order; unknown ids are left out. Reads them a chunk at a time. */
+  byIds(ids: readonly number[]): Promise<Device[]>;
   /** A device of this customer whose name (case-insensitive) or serial (exact) is `nameOrSerial`. */
   findForCustomer(customerId: number, nameOrSerial: string): Promise<Device | null>;
   forCustomer(customerId: number): Promise<Device[]>;
+  /** Devices of a customer that belong to any load-balancer group. */
+  grouped(customerId: number): Promise<Device[]>;
   /** Devices of a customer in one load-balancer group. */
   inGroup(customerId: number, group: string): Promise<Device[]>;
   /** Records the version a device verifiably runs after an upgrade. */
@@ -124,9 +128,45 @@ export class StaleRunError extends Error {
   }
 }
 
+/**
+ * A request without its items and approvals: what a run step, a progress update or the queue
+ * needs to know of it, at the same cost for one device as for ten thousand.
+ */
+export type RequestHeader = Omit<UpgradeRequest, 'items' | 'approvals'>;
+
+/** How far the runs of a request are, counted by the store without loading the items. */
+export interface RunTally {
+  /** Items of the request. */
+  items: number;
+  /** Runs per state; a state no run is in is absent. Items without a run are not counted. */
+  states: Partial<Record<RunState, number>>;
+}
+
+/** Which items `RequestRepository.items` returns (all conditions given must hold). */
+export interface ItemsFilter {
+  /** Only items whose run exists and is not done (the runs under way). */
+  active?: boolean;
+  /** Only items without a run yet. */
+  pending?: boolean;
+  /** Only items of these devices. */
+  deviceIds?: readonly number[];
+  /** At most this many, the first in order. */
+  limit?: number;
+}
+
 export interface RequestRepository {
   create(draft: NewRequest): Promise<UpgradeRequest>;
   byId(id: number): Promise<UpgradeRequest | null>;
+  /** The request without its items and approvals (one row, whatever the request's size); null when none. */
+  header(id: number): Promise<RequestHeader | null>;
+  /** Items of a request with their runs, in order (seq, then id), as `byId` lists them. */
+  items(requestId: number, filter?: ItemsFilter): Promise<RequestItem[]>;
+  /** The item run `runId` belongs to, with that run; null when there is no such run. */
+  itemOfRun(runId: number): Promise<RequestItem | null>;
+  /** Counts the items of a request and its runs by state. */
+  runTally(requestId: number): Promise<RunTally>;
+  /** Devices that more than one item of the request upgrades (steps of one device), ascending. */
+  repeatedDevices(requestId: number): Promise<number[]>;
   byRef(ref: string): Promise<UpgradeRequest | null>;
   list(filter?: RequestFilter): Promise<UpgradeRequest[]>;
   /** For each given device that has an open request (OPEN_REQUEST_STATUSES): deviceId → that request's ref. */
@@ -470,7 +510,8 @@ export interface Store extends Repositories {
 
 /** Everything an executor needs to perform one step of a device's upgrade run. */
 export interface StepContext {
-  request: UpgradeRequest;
+  /** The request the run belongs to (its header: the step does not load every item of a bulk request). */
+  request: RequestHeader;
   item: RequestItem;
   device: Device;
   run: Run;

@@ -5,7 +5,7 @@
  * someone else's transaction; calls made inside a transaction join it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { IsNull } from 'typeorm';
+import { IsNull, Not } from 'typeorm';
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryDeepPartialEntity } from 'typeorm';
 import { ApprovalEntity } from '../../entities/approval.entity.js';
 import { AuditEventEntity } from '../../entities/audit-event.entity.js';
@@ -21,7 +21,7 @@ import { SecretEntity } from '../../entities/secret.entity.js';
 import { UpgradeRequestEntity } from '../../entities/upgrade-request.entity.js';
 import { WindowEntity } from '../../entities/window.entity.js';
 import { OPEN_REQUEST_STATUSES, REQUEST_STATUSES, formatRef, parseRef } from '../domain/types.js';
-import type { RequestStatus, UpgradeRequest } from '../domain/types.js';
+import type { Approval, RequestItem, RequestStatus, RunState, UpgradeRequest } from '../domain/types.js';
 import { ConcurrentChangeError, StaleRunError } from '../ports.js';
 import type {
   AuditRepository,
@@ -35,6 +35,8 @@ import type {
   Repositories,
   RequestRepository,
   RunRepository,
+  RunTally,
+  ItemsFilter,
   SecretRepository,
   InboundMailRepository,
   ApprovalLinkRepository,
@@ -133,16 +135,71 @@ async function hydrateRequests(m: EntityManager, rows: UpgradeRequestEntity[]): 
     toRequest(
       row,
       (itemsOf.get(row.id) ?? []).map((i) => toRequestItem(i, runByItem.get(i.id) ?? null)),
-      (approvalsOf.get(row.id) ?? []).map(toApproval),
+      (approvalsOf.get(row.id) ?? []).map(approvalOf),
     ),
   );
+}
+
+/** Items read per query when one request's items are read: a large request is read page by page. */
+const ITEM_PAGE = 1000;
+
+/**
+ * An entity built from the columns of a raw row (`<alias>_<column>`), each value converted by the
+ * driver as TypeORM's own hydration does (dates, JSON, booleans): the rows of a large read are
+ * mapped without TypeORM's per-row machinery, which costs several times the query.
+ */
+function fromRaw<E extends ObjectLiteral>(m: EntityManager, target: EntityTarget<E>, alias: string, raw: Record<string, unknown>): E {
+  const driver = m.dataSource.driver;
+  const out: Record<string, unknown> = {};
+  for (const column of m.dataSource.getMetadata(target).columns) {
+    out[column.propertyName] = driver.prepareHydratedValue(raw[`${alias}_${column.databaseName}`], column);
+  }
+  return out as E;
+}
+
+/**
+ * Items of one request with their runs (joined), in order, as the filter says. Read a page at a
+ * time (keyset on the request's unique `seq`) and mapped from the raw rows, so ten thousand items
+ * are never held as rows, entities and domain objects all at once.
+ */
+async function itemsOf(m: EntityManager, requestId: number, filter: ItemsFilter = {}): Promise<RequestItem[]> {
+  if (filter.deviceIds && filter.deviceIds.length === 0) return [];
+  const limit = filter.limit === undefined ? Number.POSITIVE_INFINITY : Math.max(0, Math.floor(filter.limit));
+  const out: RequestItem[] = [];
+  let afterSeq: number | null = null;
+  while (out.length < limit) {
+    const page = Math.min(ITEM_PAGE, limit - out.length);
+    const qb = m
+      .createQueryBuilder(RequestItemEntity, 'item')
+      .leftJoinAndSelect(RunEntity, 'run', 'run.requestItemId = item.id')
+      .where('item.requestId = :requestId', { requestId });
+    if (filter.active) qb.andWhere('run.id IS NOT NULL').andWhere('run.state <> :done', { done: 'done' });
+    if (filter.pending) qb.andWhere('run.id IS NULL');
+    if (filter.deviceIds) qb.andWhere('item.deviceId IN (:...deviceIds)', { deviceIds: [...new Set(filter.deviceIds)] });
+    if (afterSeq !== null) qb.andWhere('item.seq > :afterSeq', { afterSeq });
+    const rows = await qb.orderBy('item.seq', 'ASC').addOrderBy('item.id', 'ASC').limit(page).getRawMany<Record<string, unknown>>();
+    let last: RequestItemEntity | null = null;
+    for (const raw of rows) {
+      last = fromRaw(m, RequestItemEntity, 'item', raw);
+      out.push(toRequestItem(last, raw.run_id === null || raw.run_id === undefined ? null : fromRaw(m, RunEntity, 'run', raw)));
+    }
+    if (!last || rows.length < page) break;
+    afterSeq = last.seq;
+  }
+  return out;
+}
+
+/** An approval as the domain sees it; the fingerprint (a row per device) is the freshly parsed one, not a copy. */
+function approvalOf(e: ApprovalEntity): Approval {
+  return { ...toApproval({ ...e, fingerprint: [] }), fingerprint: e.fingerprint ?? [] };
 }
 
 async function requestById(m: EntityManager, id: number): Promise<UpgradeRequest | null> {
   const row = await m.findOne(UpgradeRequestEntity, { where: { id } });
   if (!row) return null;
-  const [request] = await hydrateRequests(m, [row]);
-  return request ?? null;
+  const items = await itemsOf(m, id);
+  const approvals = (await m.find(ApprovalEntity, { where: { requestId: id }, order: { id: 'ASC' } })).map(approvalOf);
+  return toRequest(row, items, approvals);
 }
 
 /** Repositories bound to one EntityManager (the data source's, or a transaction's). */
@@ -200,6 +257,13 @@ export function repositoriesFor(m: EntityManager): Repositories {
       const e = await m.findOne(DeviceEntity, { where: { id } });
       return e ? toDevice(e) : null;
     },
+    async byIds(ids) {
+      const out = [];
+      for (const part of chunks([...new Set(ids)], ID_CHUNK)) {
+        for (const e of await m.createQueryBuilder(DeviceEntity, 'd').where('d.id IN (:...ids)', { ids: part }).getMany()) out.push(toDevice(e));
+      }
+      return out;
+    },
     async findForCustomer(customerId, nameOrSerial) {
       const key = nameOrSerial.trim();
       const found = await m
@@ -214,6 +278,9 @@ export function repositoriesFor(m: EntityManager): Repositories {
     },
     async forCustomer(customerId) {
       return (await m.find(DeviceEntity, { where: { customerId }, order: { id: 'ASC' } })).map(toDevice);
+    },
+    async grouped(customerId) {
+      return (await m.find(DeviceEntity, { where: { customerId, loadBalancerGroup: Not(IsNull()) }, order: { id: 'ASC' } })).map(toDevice);
     },
     async inGroup(customerId, group) {
       return (await m.find(DeviceEntity, { where: { customerId, loadBalancerGroup: group }, order: { id: 'ASC' } })).map(
@@ -328,13 +395,54 @@ export function repositoriesFor(m: EntityManager): Repositories {
     async byId(id) {
       return requestById(m, id);
     },
+    async header(id) {
+      const row = await m.findOne(UpgradeRequestEntity, { where: { id } });
+      if (!row) return null;
+      const { items: _items, approvals: _approvals, ...header } = toRequest(row, [], []);
+      return header;
+    },
+    async items(requestId, filter = {}) {
+      return itemsOf(m, requestId, filter);
+    },
+    async itemOfRun(runId) {
+      const run = await m.findOne(RunEntity, { where: { id: runId } });
+      if (!run) return null;
+      const item = await m.findOne(RequestItemEntity, { where: { id: run.requestItemId } });
+      return item ? toRequestItem(item, run) : null;
+    },
+    async runTally(requestId) {
+      const rows = await m
+        .createQueryBuilder(RequestItemEntity, 'item')
+        .leftJoin(RunEntity, 'run', 'run.requestItemId = item.id')
+        .select('run.state', 'state')
+        .addSelect('COUNT(*)', 'count')
+        .where('item.requestId = :requestId', { requestId })
+        .groupBy('run.state')
+        .getRawMany<{ state: RunState | null; count: string | number }>();
+      const states: RunTally['states'] = {};
+      let items = 0;
+      for (const row of rows) {
+        items += Number(row.count);
+        if (row.state !== null) states[row.state] = Number(row.count);
+      }
+      return { items, states };
+    },
+    async repeatedDevices(requestId) {
+      const rows = await m
+        .createQueryBuilder(RequestItemEntity, 'item')
+        .select('item.deviceId', 'deviceId')
+        .where('item.requestId = :requestId', { requestId })
+        .groupBy('item.deviceId')
+        .having('COUNT(*) > 1')
+        .orderBy('item.deviceId', 'ASC')
+        .getRawMany<{ deviceId: number | string }>();
+      return rows.map((r) => Number(r.deviceId));
+    },
     async byRef(ref) {
       const id = parseRef(ref);
       if (id === null) return null;
-      const row = await m.findOne(UpgradeRequestEntity, { where: { ref: formatRef(id) } });
-      if (!row) return null;
-      const [request] = await hydrateRequests(m, [row]);
-      return request ?? null;
+      const row = await m.findOne(UpgradeRequestEntity, { where: { ref: formatRef(id) }, select: { id: true } });
+      return row ? requestById(m, row.id) : null;
     },
     async list(filter = {}) {
       if (filter.statuses && filter.statuses.length === 0) return [];

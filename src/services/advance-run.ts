@@ -17,9 +17,9 @@ import type { RunEventName } from '../domain/run-machine.js';
 import { planRuns } from '../domain/run-plan.js';
 import type { PostCheck, RequestItem, RequestStatus, Run, RunState, UpgradeRequest } from '../domain/types.js';
 import { StaleRunError } from '../ports.js';
-import type { Clock, Repositories } from '../ports.js';
+import type { Clock, Repositories, RequestHeader } from '../ports.js';
 import { notify } from './notify.js';
-import { downtimeReply, updateProgress } from './progress-notice.js';
+import { downtimeReply, loadProgress, updateProgress } from './progress-notice.js';
 import { devicesById, loadView } from './request-view.js';
 import type { RequestView } from './request-view.js';
 
@@ -38,13 +38,19 @@ export interface RunChange {
   /** Only apply when the run is still in this state and attempt (an executor's step may be stale). */
   expect?: { state: RunState; attempt: number };
   invocationId?: string | null;
+  /**
+   * A routine step (an executor's success followed by a short hold): the progress message may
+   * skip it and show it with a later change, at most PROGRESS_INTERVAL_MS on (see applyRunChange).
+   */
+  coalesceProgress?: boolean;
 }
 
 /** What a change led to. */
 export interface RunChangeOutcome {
   run: Run;
   item: RequestItem;
-  request: UpgradeRequest;
+  /** The request as the change left it (without its items: a step does not load them all). */
+  request: RequestHeader;
   /** Runs created by this change (next devices of the request). */
   started: Run[];
 }
@@ -55,11 +61,33 @@ export interface RunTxContext {
   concurrency: number;
   supportEmail: string;
   routes: NoticeRoutes;
+  /** When this process last refreshed each request's progress message (ms), for coalescing routine steps. */
+  progressRefreshed?: Map<number, number>;
 }
 
+/**
+ * How long routine steps may leave a request's progress message as it was: reading a request's
+ * progress costs more the more devices it has, and Slack takes one edit a second per channel anyway.
+ */
+export const PROGRESS_INTERVAL_MS = 1000;
+
+/** Per store (one bot): request id → when this process last refreshed its progress message. */
+const progressRefreshes = new WeakMap<object, Map<number, number>>();
+
 /** The engine's transaction context from the command dependencies. */
-export function runTxContext(deps: Pick<Deps, 'clock' | 'settings'>): RunTxContext {
-  return { clock: deps.clock, concurrency: deps.settings.runConcurrency, supportEmail: deps.settings.supportEmail, routes: deps.settings.routes };
+export function runTxContext(deps: Pick<Deps, 'clock' | 'settings' | 'store'>): RunTxContext {
+  let progressRefreshed = progressRefreshes.get(deps.store);
+  if (!progressRefreshed) {
+    progressRefreshed = new Map();
+    progressRefreshes.set(deps.store, progressRefreshed);
+  }
+  return {
+    clock: deps.clock,
+    concurrency: deps.settings.runConcurrency,
+    supportEmail: deps.settings.supportEmail,
+    routes: deps.settings.routes,
+    progressRefreshed,
+  };
 }
 
 /** The request's final status once every run is done. */
@@ -85,7 +113,7 @@ export function verified(run: Run, item: RequestItem): boolean {
  * Starts the runs the plan allows now and closes the items that can no longer run; returns the
  * created runs. Called when a request starts and after every finished run.
  */
-export async function startPlannedRuns(tx: Repositories, request: UpgradeRequest, ctx: RunTxContext): Promise<Run[]> {
+export async function startPlannedRuns(tx: Repositories, request: Pick<UpgradeRequest, 'customerId' | 'items'>, ctx: RunTxContext): Promise<Run[]> {
   const now = ctx.clock.now();
   const plan = planRuns(request.items, await devicesById(tx, request.customerId, request.items.map((i) => i.deviceId)), ctx.concurrency);
   const started: Run[] = [];
@@ -111,7 +139,40 @@ export async function startPlannedRuns(tx: Repositories, request: UpgradeRequest
   return started;
 }
 
-/** Applies one change to a run of `requestId`, then starts what follows and finishes the request when all is done. */
+/**
+ * The items of a request that `planRuns` needs to reach the same plan as with all of them, read
+ * without loading every item of a large request:
+ *
+ * - the runs under way (they count against the concurrency);
+ * - every item of a device that another item of the request also upgrades (steps of one device
+ *   wait for each other) or that belongs to a load-balancer group (groups start together, after
+ *   their primary): only these can wait, be skipped or start in batches;
+ * - of the other items without a run, the first `concurrency` in order. Such an item starts exactly
+ *   when fewer than `concurrency` runs are under way as the planner reaches it, and the planner
+ *   only ever adds runs, so the ones that start are always a prefix of them, never more than
+ *   `concurrency`; the rest neither start nor bear on any other item.
+ */
+export async function planningItems(tx: Repositories, request: Pick<UpgradeRequest, 'id' | 'customerId'>, concurrency: number): Promise<RequestItem[]> {
+  const grouped = await tx.devices.grouped(request.customerId);
+  const linked = [...new Set([...(await tx.requests.repeatedDevices(request.id)), ...grouped.map((d) => d.id)])];
+  const byId = new Map<number, RequestItem>();
+  const add = (items: RequestItem[]) => {
+    for (const item of items) byId.set(item.id, item);
+  };
+  add(await tx.requests.items(request.id, { active: true }));
+  const linkedItems = linked.length ? await tx.requests.items(request.id, { deviceIds: linked }) : [];
+  add(linkedItems);
+  // The linked ones without a run come first at most; beyond them, the first `concurrency` others.
+  add(await tx.requests.items(request.id, { pending: true, limit: Math.max(0, concurrency) + linkedItems.length }));
+  return [...byId.values()];
+}
+
+/**
+ * Applies one change to a run of `requestId`, then starts what follows and finishes the request
+ * when all is done. Reads the request's header, the one run and, when the run finished, the few
+ * items planning needs (see planningItems), so a step costs the same in a request of one device
+ * as in one of thousands.
+ */
 export async function applyRunChange(
   tx: Repositories,
   ctx: RunTxContext,
@@ -120,13 +181,13 @@ export async function applyRunChange(
   change: RunChange,
 ): Promise<Result<RunChangeOutcome>> {
   const now = ctx.clock.now();
-  const request0 = await tx.requests.byId(requestId);
+  const request0 = await tx.requests.header(requestId);
   if (!request0) return fail('unknown_request', `Request ${requestId} does not exist.`);
   if (request0.status !== 'in_progress') {
     return fail('no_active_run', `${request0.ref} is ${request0.status.replace(/_/g, ' ')}, not in progress.`);
   }
-  const item = request0.items.find((i) => i.run?.id === runId);
-  const run = item?.run;
+  const item = await tx.requests.itemOfRun(runId);
+  const run = item?.requestId === requestId ? item.run : null;
   if (!item || !run) return fail('no_active_run', `Run ${runId} is not part of ${request0.ref}.`);
   if (change.expect && (change.expect.state !== run.state || change.expect.attempt !== run.attempt)) {
     return fail('stale_step', `The run of ${item.deviceName} moved on meanwhile (now ${run.state}, attempt ${run.attempt}).`);
@@ -177,23 +238,61 @@ export async function applyRunChange(
   if (saved.state === 'done' && verified(saved, item)) {
     await tx.devices.recordVersion(item.deviceId, item.targetVersion);
   }
-  let request = (await tx.requests.byId(requestId))!;
+  let request: RequestHeader = request0;
   let started: Run[] = [];
   if (saved.state === 'done') {
-    started = await startPlannedRuns(tx, request, ctx);
-    request = (await tx.requests.byId(requestId))!;
-    if (request.items.every((i) => i.run?.state === 'done')) {
-      request = await finishRequest(tx, ctx, request, change);
+    started = await startPlannedRuns(tx, { customerId: request0.customerId, items: await planningItems(tx, request0, ctx.concurrency) }, ctx);
+    // A run just started is not done; only when none started can this have been the last one.
+    const tally = started.length === 0 ? await tx.requests.runTally(requestId) : null;
+    if (tally && (tally.states.done ?? 0) === tally.items) {
+      request = await finishRequest(tx, ctx, request0, change);
     }
   }
-  await updateProgress(tx, await loadView(tx, request), now, ctx.routes);
-  const current = request.items.find((i) => i.id === item.id) ?? item;
-  return ok({ run: current.run ?? saved, item: current, request, started });
+  if (refreshesProgress(ctx, change, { request, ended: request !== request0, saved, started })) {
+    await updateProgress(tx, await loadProgress(tx, request), now, ctx.routes);
+  }
+  return ok({ run: saved, item: { ...item, run: saved }, request, started });
 }
 
-/** Moves a request whose runs are all done to its final status and sends what follows [003]. */
-async function finishRequest(tx: Repositories, ctx: RunTxContext, request: UpgradeRequest, change: RunChange): Promise<UpgradeRequest> {
+/**
+ * Whether this change refreshes the progress message now. Every change does, except a routine
+ * step (`coalesceProgress`) that comes less than PROGRESS_INTERVAL_MS after this process last
+ * refreshed it while a step follows shortly: that step shows it (or the one after, once the
+ * interval is over), so the message is never left behind for long. It is always refreshed when
+ * the request ends, when a run fails, retries, is busy or broken, when an agent acts, and when a
+ * run ends without starting another.
+ */
+function refreshesProgress(
+  ctx: RunTxContext,
+  change: RunChange,
+  after: { request: RequestHeader; ended: boolean; saved: Run; started: Run[] },
+): boolean {
+  const log = ctx.progressRefreshed;
+  const id = after.request.id;
+  const now = ctx.clock.now().getTime();
+  if (after.ended) {
+    log?.delete(id);
+    return true;
+  }
+  const last = log?.get(id);
+  const due = !change.coalesceProgress || last === undefined || now - last >= PROGRESS_INTERVAL_MS || now < last;
+  // A step follows shortly: this run's next one (a routine step holds only briefly), or the first
+  // step of a run this change started.
+  const steppingOn = (after.saved.state !== 'done' && after.saved.condition === 'ok') || after.started.length > 0;
+  if (!due && steppingOn) return false;
+  if (log) {
+    // A bounded log: requests that never end here (another process ended them) are forgotten in time.
+    if (log.size >= 1000 && !log.has(id)) log.clear();
+    log.set(id, now);
+  }
+  return true;
+}
+
+/** Moves a request whose runs are all done to its final status and sends what follows [003]; once per request, so it may read every item. */
+async function finishRequest(tx: Repositories, ctx: RunTxContext, header: RequestHeader, change: RunChange): Promise<UpgradeRequest> {
   const now = ctx.clock.now();
+  const request = await tx.requests.byId(header.id);
+  if (!request) throw new Error(`request ${header.ref} vanished while it was being finished`);
   const runs = request.items.map((i) => i.run!);
   const final = finalStatus(runs);
   const moved = transition(request.status, final);

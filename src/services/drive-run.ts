@@ -67,7 +67,10 @@ export async function driveRun(
       },
     );
     if (!changed.ok) return changed;
-    return ok({ view: await loadView(tx, changed.value.request), run: changed.value.run, device: item.deviceName, requestId: request.id });
+    // The agent is shown the whole request as the change left it.
+    const current = await tx.requests.byId(request.id);
+    if (!current) throw new Error(`request ${request.ref} vanished while a run of it was changed`);
+    return ok({ view: await loadView(tx, current), run: changed.value.run, device: item.deviceName, requestId: request.id });
   });
   if (!outcome.ok) return outcome;
   await deps.scheduler.syncRequest(outcome.value.requestId);

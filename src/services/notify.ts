@@ -4,8 +4,8 @@
  */
 import type { NoticeRoutes } from '../core/command.js';
 import type { Reply } from '../core/reply.js';
-import type { Channel, Person, UpgradeRequest } from '../domain/types.js';
-import type { NoticeKind, Repositories } from '../ports.js';
+import type { Channel, Person } from '../domain/types.js';
+import type { NoticeKind, Repositories, RequestHeader } from '../ports.js';
 
 /** Who should hear about it. */
 export type Audience =
@@ -18,7 +18,8 @@ export type Audience =
   | 'contact_email';
 
 export interface Notice {
-  request: UpgradeRequest;
+  /** The request the notice is about (a whole request will do; its items are not needed). */
+  request: RequestHeader;
   kind: NoticeKind;
   reply: Reply;
   audiences: readonly Audience[];
@@ -40,7 +41,7 @@ export function answeredByEmail(via: Channel): boolean {
   return via === 'email' || via === 'web';
 }
 
-export function personDestination(person: Person, request: UpgradeRequest, routes: NoticeRoutes): string {
+export function personDestination(person: Person, request: RequestHeader, routes: NoticeRoutes): string {
   // A request that came by e-mail or the web form is answered by e-mail, at the address on record.
   if (answeredByEmail(request.via)) return `person:${person.id}`;
   const slack = routes.slack && person.slackUserId ? `slack:${person.slackUserId}` : null;
@@ -161,7 +162,7 @@ export async function notifyEditable(tx: Repositories, notice: Notice, routes: N
 }
 
 /** Audiences for the [001] e-mail options of a request. */
-export function optionAudiences(request: UpgradeRequest): Audience[] {
+export function optionAudiences(request: RequestHeader): Audience[] {
   const extra: Audience[] = [];
   if (request.options.notifyPartner) extra.push('partner');
   if (request.options.notifyCustomer) extra.push('customer_contact');
@@ -173,7 +174,7 @@ export function optionAudiences(request: UpgradeRequest): Audience[] {
  * `reply`, so the sinks edit the posted cards in place: once a decision is taken or the request
  * is cancelled, the cards show what happened instead of buttons. Returns how many changed.
  */
-export async function closeConsentCards(tx: Repositories, request: UpgradeRequest, reply: Reply, at: Date): Promise<number> {
+export async function closeConsentCards(tx: Repositories, request: RequestHeader, reply: Reply, at: Date): Promise<number> {
   let changed = 0;
   for (const m of await tx.outbox.forRequest(request.id)) {
     if (m.kind !== 'consent_needed' || m.status === 'failed') continue;

@@ -9,7 +9,7 @@ import { ok } from '../domain/result.js';
 import type { Result } from '../domain/result.js';
 import { nextState } from '../domain/run-machine.js';
 import type { PostCheck } from '../ports.js';
-import { applyRunChange, runTxContext } from './advance-run.js';
+import { PROGRESS_INTERVAL_MS, applyRunChange, runTxContext } from './advance-run.js';
 import type { RunChange } from './advance-run.js';
 import { retryDelayMs } from './engine.js';
 import type { EngineDeps } from './engine.js';
@@ -21,8 +21,12 @@ export type StepOutcome =
   | { kind: 'continue'; delayMs: number }
   /** The first step failed transiently: try it again after `delayMs` (the job counts the tries). */
   | { kind: 'retry_first'; delayMs: number; reason: string }
-  /** Nothing further is automatic (done, waiting for an agent, blocked, or the step was stale). */
-  | { kind: 'stop'; reason: string };
+  /**
+   * Nothing further is automatic for this run (done, waiting for an agent, blocked, or the step was
+   * stale). `syncRequest`: the run finished, so other runs may have started or the request ended,
+   * and the request's jobs need bringing in line.
+   */
+  | { kind: 'stop'; reason: string; syncRequest?: boolean };
 
 /** Performs one step of run `runId` of request `requestId` and records what happened. */
 export async function performRunStep(
@@ -33,10 +37,11 @@ export async function performRunStep(
   /** Failed tries of the first step so far (an idle run has no attempt counter of its own). */
   idleTries = 0,
 ): Promise<Result<StepOutcome>> {
-  const request = await deps.store.requests.byId(requestId);
+  // The request's header and the one run: a step reads the same whatever the size of the request.
+  const request = await deps.store.requests.header(requestId);
   if (!request || request.status !== 'in_progress') return ok({ kind: 'stop', reason: 'request not in progress' });
-  const item = request.items.find((i) => i.run?.id === runId);
-  const run = item?.run;
+  const item = await deps.store.requests.itemOfRun(runId);
+  const run = item?.requestId === requestId ? item.run : null;
   if (!item || !run) return ok({ kind: 'stop', reason: 'run not found' });
   if (run.state === 'done') return ok({ kind: 'stop', reason: 'run done' });
   if (run.condition !== 'ok') return ok({ kind: 'stop', reason: `run ${run.condition}` });
@@ -63,8 +68,19 @@ export async function performRunStep(
           issue = `Post-upgrade check: the device reports ${postCheck.version ?? 'no version'}, expected ${expected}.`;
         }
       }
-      change = { event: 'next', actor, message: result.message, expect, ...(postCheck ? { postCheck } : {}), ...(issue ? { issue } : {}) };
-      after = target === 'done' ? { kind: 'stop', reason: 'run done' } : { kind: 'continue', delayMs: result.holdMs ?? 0 };
+      // A routine step leaves the progress message to a later change when the next step follows
+      // shortly (a large request's progress is costly to read; see applyRunChange).
+      const routine = !issue && (result.holdMs ?? 0) < PROGRESS_INTERVAL_MS;
+      change = {
+        event: 'next',
+        actor,
+        message: result.message,
+        expect,
+        ...(postCheck ? { postCheck } : {}),
+        ...(issue ? { issue } : {}),
+        ...(routine ? { coalesceProgress: true } : {}),
+      };
+      after = target === 'done' ? { kind: 'stop', reason: 'run done', syncRequest: true } : { kind: 'continue', delayMs: result.holdMs ?? 0 };
       break;
     }
     case 'transient': {

@@ -6,8 +6,8 @@ import type { NoticeRoutes } from '../core/command.js';
 import { actions, fields, list, reply, table, text } from '../core/reply.js';
 import type { Block, Reply } from '../core/reply.js';
 import { runProgress, runStateLabel } from '../domain/run-machine.js';
-import type { RequestItem, Run } from '../domain/types.js';
-import type { Repositories } from '../ports.js';
+import type { RequestItem, Run, RunState } from '../domain/types.js';
+import type { Repositories, RequestHeader, RunTally } from '../ports.js';
 import { notifyEditable } from './notify.js';
 import { MAX_DEVICE_ROWS, downtimeOf, zonedTime } from './request-view.js';
 import type { RequestView } from './request-view.js';
@@ -35,30 +35,84 @@ export function requestProgress(items: readonly RequestItem[]): number {
   return Math.round(sum / items.length);
 }
 
+/** The same figure as `requestProgress`, from the store's count of runs per state. */
+export function tallyProgress(tally: RunTally): number {
+  if (tally.items === 0) return 0;
+  let sum = 0;
+  for (const [state, count] of Object.entries(tally.states) as Array<[RunState, number]>) sum += runProgress(state) * count;
+  return Math.round(sum / tally.items);
+}
+
 /** The runs an agent can drive now: started, not done. */
 export function activeRuns(items: readonly RequestItem[]): Array<{ item: RequestItem; run: Run }> {
   return items.filter((i) => i.run && i.run.state !== 'done').map((i) => ({ item: i, run: i.run! }));
 }
 
-/** The progress message; the ops version carries the agent's Next / Retry / Abort buttons. */
-export function progressReply(view: RequestView, forOps: boolean): Reply {
+/**
+ * What the progress message shows, loaded at a cost independent of the request's size: the first
+ * rows of the device table, the overall percentage (counted by the store) and the first run under way.
+ */
+export interface ProgressView {
+  request: RequestHeader;
+  customerName: string;
+  /** The first MAX_DEVICE_ROWS items in order, with their runs. */
+  rows: RequestItem[];
+  /** Items of the request. */
+  total: number;
+  /** 0-100, the mean over devices (see requestProgress). */
+  percent: number;
+  /** The first run under way in order (the ops message's Current line and buttons), or null. */
+  current: { item: RequestItem; run: Run } | null;
+}
+
+/** Loads the progress message's view of a request. */
+export async function loadProgress(tx: Repositories, request: RequestHeader): Promise<ProgressView> {
+  const customer = await tx.customers.byId(request.customerId);
+  if (!customer) throw new Error(`customer ${request.customerId} of ${request.ref} is missing`);
+  const rows = await tx.requests.items(request.id, { limit: MAX_DEVICE_ROWS });
+  const tally = await tx.requests.runTally(request.id);
+  const first = request.status === 'in_progress' ? ((await tx.requests.items(request.id, { active: true, limit: 1 }))[0] ?? null) : null;
+  return {
+    request,
+    customerName: customer.name,
+    rows,
+    total: tally.items,
+    percent: tallyProgress(tally),
+    current: first?.run ? { item: first, run: first.run } : null,
+  };
+}
+
+/** The progress view of a request whose items are loaded already. */
+export function progressViewOf(view: RequestView): ProgressView {
   const { request } = view;
-  const rows = request.items.slice(0, MAX_DEVICE_ROWS).map(progressRow);
+  return {
+    request,
+    customerName: view.customer.name,
+    rows: request.items.slice(0, MAX_DEVICE_ROWS),
+    total: request.items.length,
+    percent: requestProgress(request.items),
+    current: activeRuns(request.items)[0] ?? null,
+  };
+}
+
+/** The progress message; the ops version carries the agent's Next / Retry / Abort buttons. */
+export function progressReply(progress: ProgressView, forOps: boolean): Reply {
+  const { request, total } = progress;
   const blocks: Block[] = [
     fields([
-      ['Customer', view.customer.name],
+      ['Customer', progress.customerName],
       ['Status', request.status.replace(/_/g, ' ')],
-      ['Progress', `${requestProgress(request.items)}%`],
+      ['Progress', `${progress.percent}%`],
     ]),
-    table(['device', 'upgrade', 'step', 'done', 'last issue'], rows),
+    table(['device', 'upgrade', 'step', 'done', 'last issue'], progress.rows.slice(0, MAX_DEVICE_ROWS).map(progressRow)),
   ];
-  if (request.items.length > MAX_DEVICE_ROWS) {
-    blocks.push(text(`… and ${request.items.length - MAX_DEVICE_ROWS} more devices (see /upgrade status ${request.ref}).`));
+  if (total > MAX_DEVICE_ROWS) {
+    blocks.push(text(`… and ${total - MAX_DEVICE_ROWS} more devices (see /upgrade status ${request.ref}).`));
   }
   if (forOps && request.status === 'in_progress') {
-    const first = activeRuns(request.items)[0];
+    const first = progress.current;
     if (first) {
-      const suffix = request.items.length > 1 ? ` device=${first.item.deviceName}` : '';
+      const suffix = total > 1 ? ` device=${first.item.deviceName}` : '';
       blocks.push(
         text(`Current: ${first.item.deviceName} in ${runStateLabel(first.run.state)}.`),
         actions(
@@ -72,11 +126,14 @@ export function progressReply(view: RequestView, forOps: boolean): Reply {
   return { ...reply(`${request.ref} · upgrade progress`, ...blocks), visibility: 'channel' };
 }
 
-/** Updates the progress message in the customer's channels and the ops channel. */
-export async function updateProgress(tx: Repositories, view: RequestView, at: Date, routes: NoticeRoutes): Promise<void> {
-  const { request } = view;
-  await notifyEditable(tx, { request, kind: 'progress', key: 'progress', reply: progressReply(view, false), audiences: ['customer_channels'], at }, routes);
-  await notifyEditable(tx, { request, kind: 'progress', key: 'progress', reply: progressReply(view, true), audiences: ['ops'], at }, routes);
+/**
+ * Updates the progress message in the customer's channels and the ops channel: one stored row per
+ * destination, replaced in place, so however often it changes only the newest state is sent.
+ */
+export async function updateProgress(tx: Repositories, progress: ProgressView, at: Date, routes: NoticeRoutes): Promise<void> {
+  const { request } = progress;
+  await notifyEditable(tx, { request, kind: 'progress', key: 'progress', reply: progressReply(progress, false), audiences: ['customer_channels'], at }, routes);
+  await notifyEditable(tx, { request, kind: 'progress', key: 'progress', reply: progressReply(progress, true), audiences: ['ops'], at }, routes);
 }
 
 /** Which downtime notice: 24 h before, 1 h before, at start, at end [003]. */

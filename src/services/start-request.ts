@@ -13,7 +13,7 @@ import { list, text } from '../core/reply.js';
 import type { Deps } from '../core/command.js';
 import { runTxContext, startPlannedRuns } from './advance-run.js';
 import { notify } from './notify.js';
-import { downtimeReply, updateProgress } from './progress-notice.js';
+import { downtimeReply, progressViewOf, updateProgress } from './progress-notice.js';
 import { consentActions, describeRequest, devicesById, loadView } from './request-view.js';
 
 /** What starting came to. */
@@ -100,7 +100,7 @@ export async function startRequest(deps: Deps, requestId: number, plannedAt: Dat
       audiences: ['customer_channels', 'contact_email'],
       at: now,
     }, deps.settings.routes);
-    await updateProgress(tx, view, now, deps.settings.routes);
+    await updateProgress(tx, progressViewOf(view), now, deps.settings.routes);
     return ok({ kind: 'started', runs: runs.map((r) => r.id) });
   });
   if (outcome.ok && outcome.value.kind !== 'stale') {

@@ -42,6 +42,7 @@ import type {
   Repositories,
   RequestRepository,
   RunRepository,
+  RunTally,
   SealedSecret,
   SecretRepository,
   InboundMailRepository,
@@ -281,12 +282,17 @@ export class MemoryStore implements Store {
     if (!this.t[table].has(id)) throw new Error(`foreign key violation: ${what} ${id} does not exist`);
   }
 
-  private hydrate(row: RequestRow): UpgradeRequest {
-    const own = [...this.t.items.values()].filter((i) => i.requestId === row.id).sort((a, b) => a.seq - b.seq || a.id - b.id);
+  /** The items of a request with their runs, in order (copies). */
+  private hydrateItems(requestId: number): RequestItem[] {
+    const own = [...this.t.items.values()].filter((i) => i.requestId === requestId).sort((a, b) => a.seq - b.seq || a.id - b.id);
     const ownIds = new Set(own.map((i) => i.id));
     const runByItem = new Map<number, Run>();
     for (const r of this.t.runs.values()) if (ownIds.has(r.requestItemId)) runByItem.set(r.requestItemId, r);
-    const items = own.map((i) => ({ ...copy(i), run: copy(runByItem.get(i.id) ?? null) }));
+    return own.map((i) => ({ ...copy(i), run: copy(runByItem.get(i.id) ?? null) }));
+  }
+
+  private hydrate(row: RequestRow): UpgradeRequest {
+    const items = this.hydrateItems(row.id);
     const approvals = [...this.t.approvals.values()].filter((a) => a.requestId === row.id).sort((a, b) => a.id - b.id);
     return { ...copy(row), items, approvals: copy(approvals) };
   }
@@ -321,6 +327,7 @@ export class MemoryStore implements Store {
 
     const devices: DeviceRepository = {
       byId: async (id) => copy(this.t.devices.get(id) ?? null),
+      byIds: async (ids) => copy([...new Set(ids)].flatMap((id) => this.t.devices.get(id) ?? [])),
       findForCustomer: async (customerId, nameOrSerial) => {
         const key = nameOrSerial.trim();
         const own = [...this.t.devices.values()].filter((d) => d.customerId === customerId).sort((a, b) => a.id - b.id);
@@ -330,6 +337,12 @@ export class MemoryStore implements Store {
       },
       forCustomer: async (customerId) =>
         copy([...this.t.devices.values()].filter((d) => d.customerId === customerId).sort((a, b) => a.id - b.id)),
+      grouped: async (customerId) =>
+        copy(
+          [...this.t.devices.values()]
+            .filter((d) => d.customerId === customerId && d.loadBalancerGroup !== null)
+            .sort((a, b) => a.id - b.id),
+        ),
       inGroup: async (customerId, group) =>
         copy(
           [...this.t.devices.values()]
@@ -401,6 +414,36 @@ export class MemoryStore implements Store {
       byId: async (id) => {
         const row = this.t.requests.get(id);
         return row ? this.hydrate(row) : null;
+      },
+      header: async (id) => {
+        const row = this.t.requests.get(id);
+        return row ? copy(row) : null;
+      },
+      items: async (requestId, filter = {}) => {
+        let items = this.hydrateItems(requestId);
+        if (filter.active) items = items.filter((i) => i.run !== null && i.run.state !== 'done');
+        if (filter.pending) items = items.filter((i) => i.run === null);
+        if (filter.deviceIds) {
+          const wanted = new Set(filter.deviceIds);
+          items = items.filter((i) => wanted.has(i.deviceId));
+        }
+        return filter.limit === undefined ? items : items.slice(0, Math.max(0, Math.floor(filter.limit)));
+      },
+      itemOfRun: async (runId) => {
+        const run = this.t.runs.get(runId);
+        const item = run ? this.t.items.get(run.requestItemId) : undefined;
+        return run && item ? { ...copy(item), run: copy(run) } : null;
+      },
+      runTally: async (requestId) => {
+        const items = this.hydrateItems(requestId);
+        const states: RunTally['states'] = {};
+        for (const { run } of items) if (run) states[run.state] = (states[run.state] ?? 0) + 1;
+        return { items: items.length, states };
+      },
+      repeatedDevices: async (requestId) => {
+        const counts = new Map<number, number>();
+        for (const i of this.t.items.values()) if (i.requestId === requestId) counts.set(i.deviceId, (counts.get(i.deviceId) ?? 0) + 1);
+        return [...counts].filter(([, n]) => n > 1).map(([id]) => id).sort((a, b) => a - b);
       },
       byRef: async (ref) => {
         const id = parseRef(ref);

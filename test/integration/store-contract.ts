@@ -424,6 +424,15 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
         expect((await store.devices.byId(first!.id))?.version).toBe('9.9.9');
       });
 
+      it('finds devices by a list of ids, leaving out unknown ones, and lists the devices of a customer in any group', async () => {
+        const found = await store.devices.byIds([s.edge03, s.gx01, 999999, s.edge03]);
+        expect(found.map((d) => d.name).sort()).toEqual(['edge-03', 'gx-01']);
+        expect(found.find((d) => d.id === s.gx01)).toEqual(await store.devices.byId(s.gx01));
+        expect(await store.devices.byIds([])).toEqual([]);
+        expect((await store.devices.grouped(s.acme)).map((d) => d.name)).toEqual(['edge-02', 'edge-03']);
+        expect((await store.devices.grouped(s.globex)).map((d) => d.name)).toEqual(['gx-01']);
+      });
+
       it('finds releases by product, by product and version, and lists them all', async () => {
         expect((await store.releases.forProduct('SysMaster')).map((r) => r.version).sort()).toEqual(['7.1.0', '9.0.0']);
         const release = await store.releases.find('SysMaster', '7.1.0');
@@ -786,6 +795,79 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
         );
         expect(saves.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         expect(saves.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([expect.any(StaleRunError)]);
+      });
+
+      it('reads a request without its items, the item of a run, and items filtered and limited, in order, as byId shows them', async () => {
+        const devices = [s.edge03, s.edge01, s.edge02, s.edge01];
+        const request = await store.requests.create(
+          draft(s, {
+            bulk: true,
+            items: devices.map((deviceId, i) => ({
+              deviceId,
+              deviceName: `d${i}`,
+              seq: 3 - i,
+              fromVersion: '5.2.0',
+              targetVersion: '7.1.0',
+              findings: i === 0 ? [FINDING] : [],
+            })),
+          }),
+        );
+        const [d3, d2, d1, d0] = request.items; // in seq order: seq 0 is the last drafted
+        expect([d3, d2, d1, d0].map((i) => i!.deviceName)).toEqual(['d3', 'd2', 'd1', 'd0']);
+        const started = await store.runs.save({ ...(await store.runs.create(d2!.id, at('2026-11-22T01:00:00Z'))), state: 'split', issues: ['slow'] });
+        const done = await store.runs.save({
+          ...(await store.runs.create(d1!.id, at('2026-11-22T01:00:00Z'))),
+          state: 'done',
+          outcome: 'completed',
+          finishedAt: at('2026-11-22T01:30:00.250Z'),
+          postCheck: { ok: true, version: '7.1.0', message: 'reports 7.1.0', at: at('2026-11-22T01:29:00.125Z') },
+        });
+        const whole = (await store.requests.byId(request.id))!;
+
+        const { items: _items, approvals: _approvals, ...header } = whole;
+        expect(await store.requests.header(request.id)).toEqual(header);
+        expect(await store.requests.header(999999)).toBeNull();
+
+        expect(await store.requests.items(request.id)).toEqual(whole.items);
+        expect(await store.requests.items(request.id, { limit: 2 })).toEqual(whole.items.slice(0, 2));
+        expect(await store.requests.items(request.id, { limit: 0 })).toEqual([]);
+        expect((await store.requests.items(request.id, { active: true })).map((i) => i.run)).toEqual([started]);
+        expect((await store.requests.items(request.id, { pending: true })).map((i) => i.deviceName)).toEqual(['d3', 'd0']);
+        expect((await store.requests.items(request.id, { pending: true, limit: 1 })).map((i) => i.deviceName)).toEqual(['d3']);
+        expect((await store.requests.items(request.id, { deviceIds: [s.edge01] })).map((i) => i.deviceName)).toEqual(['d3', 'd1']);
+        expect(await store.requests.items(request.id, { deviceIds: [] })).toEqual([]);
+        expect(await store.requests.items(999999)).toEqual([]);
+
+        expect(await store.requests.itemOfRun(done.id)).toEqual(whole.items.find((i) => i.id === d1!.id));
+        expect((await store.requests.itemOfRun(done.id))?.run).toEqual(done);
+        expect(await store.requests.itemOfRun(999999)).toBeNull();
+
+        expect(await store.requests.runTally(request.id)).toEqual({ items: 4, states: { split: 1, done: 1 } });
+        expect(await store.requests.runTally(999999)).toEqual({ items: 0, states: {} });
+        expect(await store.requests.repeatedDevices(request.id)).toEqual([s.edge01]);
+        expect(await store.requests.repeatedDevices(999999)).toEqual([]);
+      });
+
+      it('reads the items of a request larger than one page completely and in order', async () => {
+        const many = Array.from({ length: 2300 }, (_, i) => ({
+          deviceId: [s.edge01, s.edge02, s.edge03][i % 3]!,
+          deviceName: `n${i}`,
+          seq: 2299 - i,
+          fromVersion: '5.2.0',
+          targetVersion: '7.1.0',
+          findings: [],
+        }));
+        const request = await store.requests.create(draft(s, { bulk: true, items: many }));
+        expect(request.items.map((i) => i.seq)).toEqual(many.map((_, i) => i));
+        const run = await store.runs.create(request.items[1500]!.id, at('2026-11-22T01:00:00Z'));
+        const items = await store.requests.items(request.id);
+        expect(items).toHaveLength(2300);
+        expect(items.map((i) => i.seq)).toEqual(many.map((_, i) => i));
+        expect(items[1500]!.run).toEqual(run);
+        expect((await store.requests.items(request.id, { pending: true, limit: 1600 })).map((i) => i.seq)).toEqual(
+          many.map((_, i) => i).filter((seq) => seq !== 1500).slice(0, 1600),
+        );
+        expect((await store.requests.runTally(request.id)).items).toBe(2300);
       });
 
       it("keeps a run's activity log in order", async () => {

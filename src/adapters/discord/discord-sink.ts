@@ -102,23 +102,27 @@ export class DiscordSink implements OutboxSink {
     if (message.externalId) {
       const [channel, id] = splitExternalId(message.externalId);
       if (channel && id) {
-        await this.pacer.wait(channel);
+        const release = await this.pacer.acquire(channel);
         try {
           await this.rest.patch(Routes.channelMessage(channel, id), { body });
           return { externalId: message.externalId };
         } catch (e) {
           if (!(e instanceof DiscordAPIError && typeof e.code === 'number' && UNEDITABLE_CODES.has(e.code))) throw this.failed(channel, e);
           this.log.warn({ outboxId: message.id, channel, code: e.code }, 'Discord message cannot be edited; posting it again');
+        } finally {
+          release();
         }
       }
     }
     const channel = dm ? await this.dmChannel(target) : target;
-    await this.pacer.wait(channel);
+    const release = await this.pacer.acquire(channel);
     try {
       const posted = (await this.rest.post(Routes.channelMessages(channel), { body })) as APIMessage;
       return { externalId: `${channel}/${posted.id}` };
     } catch (e) {
       throw this.failed(channel, e);
+    } finally {
+      release();
     }
   }
 

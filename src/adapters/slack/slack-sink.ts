@@ -1,7 +1,8 @@
 /**
  * The outbox's Slack sink: posts notices to Slack channels (and to people, by member id, as direct
  * messages), edits the progress message and decided consent cards in place with `chat.update`,
- * keeps to one message per second per channel, and turns Slack's answers into the outbox's
+ * keeps to one message per second per channel (counted from Slack's answer to the previous one,
+ * with a margin: see ChannelPacer), and turns Slack's answers into the outbox's
  * retry decisions (429 → wait Retry-After, 5xx and network errors → retry, unknown channel →
  * give up). The WebClient must not retry by itself: the outbox retries durably. Every notice about
  * a request ends with the signed link to its status page, edits included.
@@ -49,7 +50,10 @@ export interface SlackSinkOptions {
   /** The ops channel: the only place where agents' run buttons are shown. */
   opsChannel?: string;
   log: Logger;
-  /** Least time between two messages (posts or edits) to one channel; default 1000 ms. */
+  /**
+   * Least time between Slack's answer to one message (post or edit) to a channel and the next
+   * message to it; default 1000 ms, plus the pacer's margin.
+   */
   minIntervalMs?: number;
   /** The signed status-page URL of a request (null: none); notices about a request link to it. */
   statusUrl?: StatusUrl;
@@ -121,7 +125,7 @@ export class SlackSink implements OutboxSink {
     if (message.externalId) {
       const [channel, ts] = splitExternalId(message.externalId);
       if (channel && ts) {
-        await this.pacer.wait(channel);
+        const release = await this.pacer.acquire(channel);
         try {
           await this.client.chat.update({ channel, ts, text, blocks });
           return { externalId: message.externalId };
@@ -129,23 +133,30 @@ export class SlackSink implements OutboxSink {
           const code = slackErrorCode(e);
           if (!code || !UNEDITABLE.has(code)) throw this.failed(channel, e);
           this.log.warn({ outboxId: message.id, channel, code }, 'Slack message cannot be edited; posting it again');
+        } finally {
+          release();
         }
       }
     }
-    await this.pacer.wait(target);
+    const release = await this.pacer.acquire(target);
+    let posted;
     try {
-      const posted = await this.client.chat.postMessage({
+      posted = await this.client.chat.postMessage({
         channel: target,
         text,
         blocks,
         unfurl_links: false,
         unfurl_media: false,
       });
-      // A member id is answered with the direct-message channel; edits need that channel.
-      return { externalId: `${posted.channel ?? target}/${posted.ts ?? ''}` };
     } catch (e) {
       throw this.failed(target, e);
+    } finally {
+      release();
     }
+    // A member id is answered with the direct-message channel; edits need that channel, and posts
+    // to the member id and edits in that channel count against one rate.
+    if (posted.channel && posted.channel !== target) this.pacer.alias(target, posted.channel);
+    return { externalId: `${posted.channel ?? target}/${posted.ts ?? ''}` };
   }
 
 

@@ -5,14 +5,20 @@
  * left out — without ever creating a job twice.
  *
  * Jobs: `request.start` at the planned time; `notice.downtime` 24 h and 1 h before it;
- * `run.step` for each active run (not with the manual executor); `rating.prompt` 24 h after a
- * verified completion; `queue.sweep` every minute.
+ * `run.step` for each active run (not with the manual executor; the completed ones are removed
+ * once their run is done); `rating.prompt` 24 h after a verified completion; `queue.sweep` every
+ * minute.
  */
 import type { Agenda, Job } from 'agenda';
-import type { Clock, Scheduler, Store } from '../../ports.js';
+import type { Clock, RequestHeader, Scheduler, Store } from '../../ports.js';
 import type { Logger } from '../../core/command.js';
 import { RATING_DELAY_HOURS, earnsRating } from '../../services/send-rating-prompt.js';
-import type { Run, UpgradeRequest } from '../../domain/types.js';
+import type { RequestItem, RequestStatus, Run, UpgradeRequest } from '../../domain/types.js';
+
+/** The runs of these items (items without one left out). */
+function runsOf(items: readonly RequestItem[]): Run[] {
+  return items.flatMap((i) => (i.run ? [i.run] : []));
+}
 
 /** Job names. */
 export const JOBS = {
@@ -60,6 +66,9 @@ export interface AgendaSchedulerOptions {
   /** Wakes the outbox worker (set once the worker exists). */
   onKickOutbox?: () => void;
 }
+
+/** Statuses of a request whose runs have started: it may have step jobs. */
+const RAN: ReadonlySet<RequestStatus> = new Set(['in_progress', 'completed', 'completed_with_issues', 'failed', 'aborted']);
 
 /** Near-future jobs are woken by a timer up to this far ahead (beyond it, the scans find them in time). */
 const MAX_WAKE_DELAY_MS = 60_000;
@@ -130,20 +139,52 @@ export class AgendaScheduler implements Scheduler {
     return this.agenda.cancel({ ids: stale });
   }
 
+  /**
+   * Removes the step jobs of the request that completed for runs no longer under way (done, or the
+   * request ended): a done run is never given a step job again, so their unique keys guard nothing,
+   * while every unique save of a step job reads all step jobs kept. Failed jobs stay for the record.
+   */
+  private async pruneSteps(requestId: number, active: ReadonlySet<number>): Promise<number> {
+    const found = await this.agenda.queryJobs({ name: JOBS.step, data: { requestId }, state: 'completed' });
+    const done = found.jobs
+      .filter((j) => j.lastFinishedAt && !j.lockedAt && !j.failedAt && !active.has(Number((j.data as Partial<StepJobData>).runId)))
+      .map((j) => j._id);
+    if (done.length === 0) return 0;
+    return this.agenda.cancel({ ids: done });
+  }
+
   /** Schedules the next step of a run (after the executor's hold), keyed by the run's current state. */
   async scheduleStep(requestId: number, run: Run, at: Date, tries = 0): Promise<void> {
     const data: StepJobData = { requestId, runId: run.id, step: stepKey(run, tries), tries };
     await this.ensure(JOBS.step, data, { 'data.runId': run.id, 'data.step': data.step }, at);
   }
 
+  /**
+   * Reads the request's header, and its items only as far as needed: the runs under way of a request
+   * in progress, every item once it completed (for the rating); so syncing a request while it runs
+   * costs the same for one device as for thousands.
+   */
   async syncRequest(requestId: number): Promise<void> {
-    const request = await this.store.requests.byId(requestId);
+    const request = await this.store.requests.header(requestId);
     if (!request) return;
-    await this.sync(request);
+    await this.syncWith(request, {
+      activeRuns: async () => runsOf(await this.store.requests.items(requestId, { active: true })),
+      whole: () => this.store.requests.byId(requestId),
+    });
   }
 
   /** Brings the jobs of one loaded request in line with it. */
   async sync(request: UpgradeRequest): Promise<void> {
+    await this.syncWith(request, {
+      activeRuns: async () => runsOf(request.items.filter((i) => i.run !== null && i.run.state !== 'done')),
+      whole: async () => request,
+    });
+  }
+
+  private async syncWith(
+    request: RequestHeader,
+    load: { activeRuns: () => Promise<Run[]>; whole: () => Promise<UpgradeRequest | null> },
+  ): Promise<void> {
     const now = this.clock.now();
     const requestId = request.id;
     if (request.status === 'scheduled' && request.schedule.at) {
@@ -167,14 +208,17 @@ export class AgendaScheduler implements Scheduler {
     // Not scheduled (any more): nothing may start it or announce it.
     await this.removeStale(JOBS.start, requestId, () => false);
     await this.removeStale(JOBS.notice, requestId, () => false);
-    if (request.status === 'in_progress' && this.options.automaticRuns) {
-      for (const item of request.items) {
-        const run = item.run;
-        if (run && run.state !== 'done' && run.condition === 'ok') await this.scheduleStep(requestId, run, now);
+    const active = request.status === 'in_progress' ? await load.activeRuns() : [];
+    if (this.options.automaticRuns) {
+      for (const run of active) {
+        if (run.state !== 'done' && run.condition === 'ok') await this.scheduleStep(requestId, run, now);
       }
     }
-    if (earnsRating(request)) {
-      const finishedAt = Math.max(...request.items.map((i) => i.run?.finishedAt?.getTime() ?? 0));
+    if (RAN.has(request.status)) await this.pruneSteps(requestId, new Set(active.map((r) => r.id)));
+    if (request.status !== 'completed' && request.status !== 'completed_with_issues') return;
+    const whole = await load.whole();
+    if (whole && earnsRating(whole)) {
+      const finishedAt = Math.max(...whole.items.map((i) => i.run?.finishedAt?.getTime() ?? 0));
       await this.ensure(
         JOBS.rating,
         { requestId } satisfies RatingJobData,

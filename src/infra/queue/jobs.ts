@@ -72,8 +72,10 @@ export function defineJobs(
           await scheduler.scheduleStep(requestId, run, new Date(now.getTime() + outcome.delayMs), nextTries);
         }
       }
-      // Other runs of the request may have been started, or the request finished (rating).
-      await scheduler.syncRequest(requestId);
+      // A finished run may have started other runs of the request, or finished it (rating). Any
+      // other step changed only its own run, whose next job is the one scheduled above. (The
+      // sweep repairs what a crash between the step and this leaves out.)
+      if (outcome.kind === 'stop' && outcome.syncRequest) await scheduler.syncRequest(requestId);
       scheduler.kickOutbox();
     },
     { lockLifetime: lockLifetimeMs, concurrency: 8 },
