@@ -125,7 +125,7 @@ function env(n: number): Record<string, string> {
     AGENDA_BACKEND: 'postgres',
     SECRETS_KEY,
     EXECUTOR: 'simulate',
-    SIMULATE_STEP_MS: '300',
+    SIMULATE_STEP_MS: '600',
     STATUS_CHECK_TIMEOUT_MS: '200',
     STATUS_CHECK_RETRIES: '0',
     QUEUE_LOCK_LIFETIME_MS: String(TTL_MS),
@@ -350,15 +350,25 @@ describePg('scale-out: three bot processes on one PostgreSQL', () => {
     // delivered: a kill between a post and its recording is the one place where delivery is at
     // least once, and a notice in flight then may be posted again by the next process.
     let preferUntil = 0;
+    const probingSince = Date.now();
+    let victimHeldLock = false;
     const victim = await until(
       'a run step in progress in some process',
       async () => {
         const [running] = await rows<{ n: string }>(`SELECT count(*) AS n FROM runs WHERE state NOT IN ('idle', 'prepare_split', 'done')`);
         if (Number(running?.n ?? 0) === 0) return null;
+        // Best: the process performing a step (its job locked). A step takes a few milliseconds
+        // (the simulate executor's 600 ms are the hold between steps), so after the first second
+        // the process that scheduled a pending step will do: it may well be the one to take it.
         const locked = await rows<{ last_modified_by: string }>(`SELECT last_modified_by FROM agenda_jobs WHERE name = 'run.step' AND locked_at IS NOT NULL`);
-        const found = locked.map((j) => botOfPid(j.last_modified_by)).find((b) => b && alive(b));
+        const pending =
+          Date.now() - probingSince > 1000
+            ? await rows<{ last_modified_by: string }>(`SELECT last_modified_by FROM agenda_jobs WHERE name = 'run.step' AND next_run_at IS NOT NULL AND locked_at IS NULL`)
+            : [];
+        const found = [...locked, ...pending].map((j) => botOfPid(j.last_modified_by)).find((b) => b && alive(b));
         if (!found) return null;
-        preferUntil ||= Date.now() + 3000;
+        victimHeldLock ||= locked.some((j) => botOfPid(j.last_modified_by) === found);
+        preferUntil ||= Date.now() + 1500;
         const [claimed] = await rows<{ n: string }>(`SELECT count(*) AS n FROM outbox_messages WHERE "claimedUntil" > now()`);
         return Number(claimed?.n ?? 0) === 0 || Date.now() > preferUntil ? found : null;
       },
@@ -369,7 +379,9 @@ describePg('scale-out: three bot processes on one PostgreSQL', () => {
     await kill(victim);
     // Notices possibly in flight in the victim: still claimed (a claim lasts TTL_MS).
     const inFlight = await rows<{ destination: string }>(`SELECT destination FROM outbox_messages WHERE "claimedUntil" > now()`);
-    console.info(`scale-out: killed bot ${victim.n} mid-run (run states: ${before.map((r) => r.state).join(', ')}; notices in flight: ${inFlight.length})`);
+    console.info(
+      `scale-out: killed bot ${victim.n} mid-run, ${victimHeldLock ? 'during a step' : 'between steps'} (run states: ${before.map((r) => r.state).join(', ')}; notices in flight: ${inFlight.length})`,
+    );
 
     const ids = all.map(({ ref }) => Number(ref.slice(4)));
     const final = await until(

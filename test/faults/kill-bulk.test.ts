@@ -157,7 +157,7 @@ function printsOf(stdout: string, life: number): { prints: Print[]; progress: Ar
     if (!line.startsWith('── to ')) continue;
     const parts = line.split(' · ');
     const destination = parts[0]!.slice('── to '.length);
-    const revision = Number(/\(updated, revision (\d+)\)/.exec(line)?.[1] ?? 0);
+    const revision = Number(/\((?:updated, )?revision (\d+)\)/.exec(line)?.[1] ?? 0);
     if (parts[1] === 'progress') {
       progress.push({ destination, ref: parts[2] ?? '', revision });
       continue;

@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { simpleParser } from 'mailparser';
 import { FORM_FIELDS, formCommandText, formTemplate, looksLikeForm, parseForm } from '../../src/adapters/email/form.js';
 import type { FormValues, ParsedForm } from '../../src/adapters/email/form.js';
-import { tokenize } from '../../src/core/args.js';
+import { MAX_VALUE_LENGTH, tokenize } from '../../src/core/args.js';
 import { acmeFormValues } from '../fakes/acme-form.js';
 
 const MAIL = path.resolve(import.meta.dirname, '../fixtures/mail');
@@ -83,6 +83,16 @@ describe('the form fields', () => {
       'when',
     ]);
     expect(FORM_FIELDS.every((f) => f.hint.length > 0)).toBe(true);
+  });
+});
+
+describe('values at the length limit', () => {
+  it('are cut to length without a trailing space where the cut falls after one (found by the fuzzer)', () => {
+    // The cut keeps MAX_VALUE_LENGTH + 1 characters (one over, so the command reports the value too long).
+    const long = `${'x'.repeat(MAX_VALUE_LENGTH)} tail`;
+    const parsed = parseForm({ text: `Device: ${long}\nNotes: ${'y'.repeat(MAX_VALUE_LENGTH - 5)}\nmore words\n` });
+    expect(parsed.values.device).toBe('x'.repeat(MAX_VALUE_LENGTH));
+    expect(parsed.values.notes).toBe(`${'y'.repeat(MAX_VALUE_LENGTH - 5)} more`);
   });
 });
 

@@ -41,6 +41,14 @@ describe('console sink', () => {
     expect(read().split('\n')[0]).toBe('── to slack:C0ACME · progress · UPG-000001 · (updated, revision 2)');
   });
 
+  it('prints a message changed before its first delivery as a first print with its revision, not as an edit', async () => {
+    const out = new PassThrough();
+    const read = collect(out);
+    const decided = stored({ kind: 'consent_needed', revision: 1, externalId: null });
+    expect(await new ConsoleSink(out).deliver(decided)).toEqual({ externalId: 'console-42' });
+    expect(read().split('\n')[0]).toBe('── to slack:C0ACME · consent_needed · UPG-000001 · (revision 1)');
+  });
+
   it('shows a payload that is not a reply as JSON, and leaves out the reference when there is no request', () => {
     expect(formatConsoleNotice(stored({ requestId: null, kind: 'maintenance_added', destination: 'ops', payload: { n: 1 } }))).toBe(
       '── to ops · maintenance_added\n{\n  "n": 1\n}\n\n',

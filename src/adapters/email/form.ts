@@ -390,7 +390,8 @@ function readZone(lines: readonly string[]): Zone {
       const more = cleanValue(t, 'notes');
       if (more !== '') {
         const joined = zone.values.notes ? `${zone.values.notes} ${more}` : more;
-        zone.values.notes = joined.slice(0, MAX_VALUE_CHARS);
+        // Cut to length, then trimmed: the cut may end on the space that joined two lines.
+        zone.values.notes = joined.slice(0, MAX_VALUE_CHARS).trimEnd();
       }
     }
   }
@@ -620,7 +621,7 @@ function cleanValue(raw: string, key: FormKey): string {
   }
   if (key === 'email') v = emailAddressIn(v);
   if (PLACEHOLDERS.has(v.toLowerCase())) return '';
-  return v.slice(0, MAX_VALUE_CHARS);
+  return v.slice(0, MAX_VALUE_CHARS).trimEnd();
 }
 
 const EMAIL_LOCAL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]/;

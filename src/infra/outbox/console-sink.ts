@@ -25,7 +25,10 @@ function pauseSync(ms: number): void {
 export function formatConsoleNotice(message: OutboxMessage): string {
   const parts = [`── to ${message.destination}`, message.kind];
   if (message.requestId !== null) parts.push(formatRef(message.requestId));
-  if (message.revision > 0 || message.externalId !== null) parts.push(`(updated, revision ${message.revision})`);
+  // An edit of a message printed before says so; a message changed before it was first printed
+  // (a consent card decided while it waited) is a first print, showing only its revision.
+  if (message.externalId !== null) parts.push(`(updated, revision ${message.revision})`);
+  else if (message.revision > 0) parts.push(`(revision ${message.revision})`);
   const body = isReply(message.payload) ? toPlainText(message.payload) : JSON.stringify(message.payload, null, 2);
   return `${parts.join(' · ')}\n${body}\n\n`;
 }
@@ -50,7 +53,7 @@ function writeSyncBounded(fd: number, bytes: Buffer): number {
 }
 
 /**
- * Accepts every destination and prints each message; an edit is marked "(updated, revision n)".
+ * Accepts every destination and prints each message; an edit is marked "(updated, revision n)", a first print of a message changed since it was queued "(revision n)".
  * Returns `console-<id>` as the message's id, so later edits are recognisable. On process.stdout
  * (and stderr) the text is written synchronously to the descriptor before delivery counts as done,
  * so a kill right after cannot lose it.
