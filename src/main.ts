@@ -207,6 +207,8 @@ export interface BotOptions {
   slackMinIntervalMs?: number;
   /** Slack commands acknowledged and waiting to run before the bot answers "busy" (default 10,000; tests lower it). */
   slackMaxPendingCommands?: number;
+  /** Discord commands deferred and waiting to run before the bot answers "busy" (default 10,000; tests lower it). */
+  discordMaxPendingCommands?: number;
   /** Least time between two Discord messages to one channel (default 1000 ms; tests shorten it). */
   discordMinIntervalMs?: number;
   /** Web form submissions allowed per address (tests lower it). */
@@ -271,7 +273,14 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         what: 'Discord gateway',
         log,
         onAcquired: async () => {
-          discord = await startDiscordAdapter({ settings, registry: app.registry, deps: app.deps, log, newId: newInvocationId });
+          discord = await startDiscordAdapter({
+            settings,
+            registry: app.registry,
+            deps: app.deps,
+            log,
+            newId: newInvocationId,
+            maxPendingCommands: options.discordMaxPendingCommands,
+          });
         },
         onLost: async () => {
           const adapter = discord;

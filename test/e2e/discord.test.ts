@@ -49,7 +49,9 @@ interface Harness {
 }
 
 /** Starts a fake Discord and the bot on a fresh database with the demo records. */
-async function startHarness(options: { rateLimitPerChannelMs?: number; minIntervalMs?: number; manual?: boolean } = {}): Promise<Harness> {
+async function startHarness(
+  options: { rateLimitPerChannelMs?: number; minIntervalMs?: number; manual?: boolean; maxPendingCommands?: number } = {},
+): Promise<Harness> {
   const fake = await FakeDiscord.start({
     guilds: [{ id: GUILD, name: 'Support', channels: [ACME, GLOBEX, GENERAL, OPS].map((id) => ({ id, name: `c${id}` })) }],
     rateLimitPerChannelMs: options.rateLimitPerChannelMs ?? null,
@@ -76,6 +78,7 @@ async function startHarness(options: { rateLimitPerChannelMs?: number; minInterv
     queueOptions: { lockLifetimeMs: 3000 },
     outboxPollMs: 50,
     discordMinIntervalMs: options.minIntervalMs ?? 20,
+    discordMaxPendingCommands: options.maxPendingCommands,
   });
   await bot.app.dataSource.query(`UPDATE devices SET "statusUrl" = ? WHERE name = 'edge-01'`, [device.statusUrl]);
   return {
@@ -525,6 +528,20 @@ describe('Discord with the manual executor', () => {
     while ((await stateOf()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await stateOf()).not.toBe(before);
   }, 40_000);
+});
+
+describe('Discord when the bot cannot take more commands', () => {
+  let h: Harness;
+  // No room at all: every deferred command is answered "busy" at once.
+  withHarness((started) => (h = started), { maxPendingCommands: 0 });
+
+  it('defers, then says so in the answer and runs nothing', async () => {
+    const { text, token } = await slash(h, JANE, 'upgrade request', { device: 'edge-01', version: '7.1.0', when: 'now', ...HARDWARE });
+    expect(h.fake.callbacks.filter((c) => c.token === token).map((c) => c.type)).toEqual([5]);
+    expect(text).toContain('busy');
+    expect(text).toContain('was not run');
+    expect(await h.bot.app.deps.store.requests.list()).toHaveLength(0);
+  }, 30_000);
 });
 
 describe('Discord delivery under rate limits and errors', () => {

@@ -16,6 +16,7 @@ import type {
   Interaction,
   InteractionEditReplyOptions,
   ModalSubmitInteraction,
+  RepliableInteraction,
 } from 'discord.js';
 import { ButtonStyle, ComponentType } from 'discord-api-types/v10';
 import type { APIApplicationCommandInteractionDataOption } from 'discord-api-types/v10';
@@ -29,6 +30,7 @@ import { previewRequest } from '../../services/file-request.js';
 import { suggestDeviceList, suggestDevices, suggestVersions } from '../../services/suggestions.js';
 import type { Suggestion } from '../../services/suggestions.js';
 import { DeliveryDeduper } from '../delivery-deduper.js';
+import { WorkQueue, busyReply, stoppedReply } from '../work-queue.js';
 import { COMMAND_LIMITS, commandText, subcommandPath } from './commands.js';
 import {
   EDIT_FORM_PREFIX,
@@ -66,6 +68,19 @@ export interface DiscordAdapterOptions {
   newId: () => string;
   /** Longest wait for the gateway's READY; default 30 s. */
   readyTimeoutMs?: number;
+  /** Commands deferred and waiting to run before the bot answers "busy" (default 10,000; tests lower it). */
+  maxPendingCommands?: number;
+}
+
+/** Commands run at once; the rest wait in arrival order (see WorkQueue). */
+const COMMANDS_AT_ONCE = 4;
+/** How long stopping waits for deferred commands to finish before answering the rest "stopped". */
+const STOP_DRAIN_MS = 10_000;
+
+/** What a deferred interaction is finally answered with: a reply, and raw button rows to add. */
+interface Answer {
+  reply: Reply;
+  rows?: DiscordMessage['components'];
 }
 
 /** A started Discord adapter (the gateway connection). */
@@ -146,11 +161,44 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     return dispatch(registry, deps, invocation);
   };
 
-  /** Defers (ephemeral), runs the command as `userId`, and edits the deferred answer with the reply. */
+  const sorry = (): Reply => errorReply('internal_error', 'Something went wrong on our side. Please try again in a moment.');
+
+  // Deferred interactions are worked on from one queue, a few at a time, so the deferrals of the
+  // next ones (due within 3 s) never wait behind that work in the event loop (as Slack's acks).
+  const work = new WorkQueue({
+    concurrency: COMMANDS_AT_ONCE,
+    maxPending: options.maxPendingCommands ?? 10_000,
+    onError: (error) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'Discord command could not be answered after its deferral'),
+  });
+
+  /**
+   * Queues `produce` for an interaction already deferred, and edits the deferred answer with what
+   * it gives (an apology when it fails); a full or stopping queue is said at once.
+   */
+  async function answerLater(interaction: RepliableInteraction, produce: () => Promise<Answer>): Promise<void> {
+    const edit = async (answer: Answer) => {
+      await interaction.editReply(replyOptions(render(answer.reply, interaction.channelId), answer.rows));
+    };
+    const accepted = work.offer({
+      run: async () => {
+        let answer: Answer;
+        try {
+          answer = await produce();
+        } catch (error) {
+          log.error({ err: error, interactionId: interaction.id }, 'Discord interaction failed');
+          answer = { reply: sorry() };
+        }
+        await edit(answer);
+      },
+      abandon: () => edit({ reply: stoppedReply() }),
+    });
+    if (!accepted) await edit({ reply: work.stopping ? stoppedReply() : busyReply() });
+  }
+
+  /** Defers (ephemeral), then runs the command as the interaction's user from the queue and edits the deferred answer with the reply. */
   async function answerWithCommand(interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction, typed: string) {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    const r = await invoke(interaction.user.id, typed);
-    await interaction.editReply(replyOptions(render(r, interaction.channelId)));
+    await answerLater(interaction, async () => ({ reply: await invoke(interaction.user.id, typed) }));
   }
 
   /** Answers with a reply at once (no command run), with extra raw button rows. */
@@ -240,12 +288,13 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       return;
     }
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    const draft = readRequestModal(fields);
-    const person = await personOrProblem(interaction.user.id);
-    if (!('id' in person)) {
-      await interaction.editReply(replyOptions(render(person, interaction.channelId)));
-      return;
-    }
+    await answerLater(interaction, () => fileFromForm(interaction.user.id, readRequestModal(fields)));
+  }
+
+  /** Checks a submitted request form as `userId`, and files it as if typed when nothing is wrong. */
+  async function fileFromForm(userId: string, draft: RequestDraft): Promise<Answer> {
+    const person = await personOrProblem(userId);
+    if (!('id' in person)) return { reply: person };
     const preview = await previewRequest(deps, person, draftInput(draft));
     const errors = preview.ok ? preview.value.filter((f) => f.severity === 'error') : [];
     if (!preview.ok || errors.length) {
@@ -259,15 +308,13 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       const edit = {
         type: ComponentType.ActionRow as const,
         components: [
-          { type: ComponentType.Button as const, style: ButtonStyle.Primary as const, label: 'Edit the form', custom_id: `${EDIT_FORM_PREFIX}${keepDraft(interaction.user.id, draft)}` },
+          { type: ComponentType.Button as const, style: ButtonStyle.Primary as const, label: 'Edit the form', custom_id: `${EDIT_FORM_PREFIX}${keepDraft(userId, draft)}` },
         ],
       };
-      await interaction.editReply(replyOptions(render(problem, interaction.channelId), [edit]));
-      return;
+      return { reply: problem, rows: [edit] };
     }
     // Filed exactly as if typed, through the same dispatcher.
-    const r = await invoke(interaction.user.id, draftCommandText(draft));
-    await interaction.editReply(replyOptions(render(r, interaction.channelId)));
+    return { reply: await invoke(userId, draftCommandText(draft)) };
   }
 
   async function onAutocomplete(interaction: AutocompleteInteraction) {
@@ -311,10 +358,10 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     handle(interaction).catch(async (error: unknown) => {
       log.error({ err: error, interactionId: interaction.id }, 'Discord interaction failed');
       if (!interaction.isRepliable()) return;
-      const sorry = render(errorReply('internal_error', 'Something went wrong on our side. Please try again in a moment.'), interaction.channelId);
+      const apology = render(sorry(), interaction.channelId);
       try {
-        if (interaction.deferred || interaction.replied) await interaction.editReply(replyOptions(sorry));
-        else await interaction.reply({ ...replyOptions(sorry), flags: MessageFlags.Ephemeral });
+        if (interaction.deferred || interaction.replied) await interaction.editReply(replyOptions(apology));
+        else await interaction.reply({ ...replyOptions(apology), flags: MessageFlags.Ephemeral });
       } catch {
         // The interaction token may have expired; the log has the failure.
       }
@@ -359,6 +406,9 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   return {
     client,
     async stop() {
+      // Deferred commands are finished (or answered "stopped") while the client can still answer.
+      const { abandoned } = await work.stop(STOP_DRAIN_MS);
+      if (abandoned) log.warn({ abandoned }, 'Discord commands not run because the bot stopped; their senders were told');
       await client.destroy().catch((e: unknown) => log.warn({ err: String(e) }, 'Discord client did not stop cleanly'));
     },
   };
