@@ -142,6 +142,17 @@ export interface RunTally {
   states: Partial<Record<RunState, number>>;
 }
 
+/** How `RequestRepository.header` reads. */
+export interface HeaderOptions {
+  /**
+   * Inside a transaction: hold the request's row until it ends, so that changes to one request's
+   * runs made in several transactions at once (several processes on PostgreSQL) follow one
+   * another, and the one that finishes the last run sees every other run done. (SQLite runs one
+   * writing transaction at a time anyway.)
+   */
+  lock?: boolean;
+}
+
 /** Which items `RequestRepository.items` returns (all conditions given must hold). */
 export interface ItemsFilter {
   /** Only items whose run exists and is not done (the runs under way). */
@@ -158,7 +169,7 @@ export interface RequestRepository {
   create(draft: NewRequest): Promise<UpgradeRequest>;
   byId(id: number): Promise<UpgradeRequest | null>;
   /** The request without its items and approvals (one row, whatever the request's size); null when none. */
-  header(id: number): Promise<RequestHeader | null>;
+  header(id: number, options?: HeaderOptions): Promise<RequestHeader | null>;
   /** Items of a request with their runs, in order (seq, then id), as `byId` lists them. */
   items(requestId: number, filter?: ItemsFilter): Promise<RequestItem[]>;
   /** The item run `runId` belongs to, with that run; null when there is no such run. */

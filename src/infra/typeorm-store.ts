@@ -395,8 +395,9 @@ export function repositoriesFor(m: EntityManager): Repositories {
     async byId(id) {
       return requestById(m, id);
     },
-    async header(id) {
-      const row = await m.findOne(UpgradeRequestEntity, { where: { id } });
+    async header(id, options = {}) {
+      const lock = options.lock && m.connection.options.type === 'postgres';
+      const row = await m.findOne(UpgradeRequestEntity, { where: { id }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
       if (!row) return null;
       const { items: _items, approvals: _approvals, ...header } = toRequest(row, [], []);
       return header;

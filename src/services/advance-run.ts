@@ -181,7 +181,9 @@ export async function applyRunChange(
   change: RunChange,
 ): Promise<Result<RunChangeOutcome>> {
   const now = ctx.clock.now();
-  const request0 = await tx.requests.header(requestId);
+  // Locked: two runs of the request finishing at once in two processes must not both take the
+  // other for unfinished, or neither would finish the request.
+  const request0 = await tx.requests.header(requestId, { lock: true });
   if (!request0) return fail('unknown_request', `Request ${requestId} does not exist.`);
   if (request0.status !== 'in_progress') {
     return fail('no_active_run', `${request0.ref} is ${request0.status.replace(/_/g, ' ')}, not in progress.`);

@@ -848,6 +848,32 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
         expect(await store.requests.repeatedDevices(999999)).toEqual([]);
       });
 
+      it('holds a request read with lock until the transaction ends: another such read waits for it', async () => {
+        const request = await store.requests.create(draft(s));
+        const order: string[] = [];
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let locked!: () => void;
+        const firstLocked = new Promise<void>((resolve) => (locked = resolve));
+        const first = store.transaction(async (tx) => {
+          expect((await tx.requests.header(request.id, { lock: true }))?.ref).toBe(request.ref);
+          locked();
+          await held;
+          await tx.requests.update(request.id, { status: 'cancelled', statusReason: 'locked by the first', updatedAt: new Date() });
+          order.push('first committed');
+        });
+        await firstLocked;
+        const second = store.transaction(async (tx) => {
+          const seen = await tx.requests.header(request.id, { lock: true });
+          order.push(`second read ${seen?.status}`);
+        });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        order.push('first released');
+        release();
+        await Promise.all([first, second]);
+        expect(order).toEqual(['first released', 'first committed', 'second read cancelled']);
+      });
+
       it('reads the items of a request larger than one page completely and in order', async () => {
         const many = Array.from({ length: 2300 }, (_, i) => ({
           deviceId: [s.edge01, s.edge02, s.edge03][i % 3]!,
