@@ -420,7 +420,12 @@ export async function startBot(config: Config, options: BotOptions = {}): Promis
         .type('text/plain')
         .send('Upgrade Desk: nothing here. The request form is at /requests/new, staff sign in at /ops, the JSON API is under /api (see /api/openapi.json).\n');
     });
-    const server = createServer(web);
+    // Slack's events skip Express: they are the requests with a deadline (3 s to acknowledge), and
+    // Bolt reads the body itself. Anything else on that path (a GET) still goes through Express.
+    const server = createServer((req, res) => {
+      if (slackListener && req.method === 'POST' && (req.url ?? '').split('?', 1)[0] === SLACK_EVENTS_PATH) slackListener(req, res);
+      else web(req, res);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());

@@ -28,6 +28,12 @@ export function stoppedReply(): Reply {
   );
 }
 
+/**
+ * The chat adapters' burst setting (see WorkQueueOptions.burst): arrivals less than 5 ms apart
+ * are a burst, and during one a single command runs at a time, started at most every 25 ms.
+ */
+export const ACKNOWLEDGEMENTS_FIRST = { quietMs: 5, burstStartGapMs: 25 } as const;
+
 /** One piece of acknowledged work. */
 export interface WorkItem {
   /** Does the work, including answering. A failure goes to the queue's `onError`. */
@@ -43,6 +49,15 @@ export interface WorkQueueOptions {
   maxPending: number;
   /** Told of an item's `run` or `abandon` that failed (the queue carries on). */
   onError?: (error: unknown) => void;
+  /**
+   * Acknowledgements first. While items keep arriving (the last one less than `quietMs` ago), one
+   * item runs at a time, and the next starts no sooner than `burstStartGapMs` after the previous
+   * start; once arrivals pause, the waiting items start one per turn again, up to `concurrency`. Under a burst of commands the event loop then mostly
+   * acknowledges (Slack and Discord allow 3 seconds for that), and the work catches up between
+   * and after (an answer may come up to 30 minutes later on Slack, 15 on Discord). Without it,
+   * items start one per turn whatever arrives.
+   */
+  burst?: { quietMs: number; burstStartGapMs: number };
 }
 
 export class WorkQueue {
@@ -50,6 +65,9 @@ export class WorkQueue {
   private readonly running = new Set<Promise<void>>();
   private pumpScheduled = false;
   private stopped = false;
+  /** performance.now() of the last offer and of the last start. */
+  private lastArrival = Number.NEGATIVE_INFINITY;
+  private lastStart = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: WorkQueueOptions) {
     if (!(options.concurrency >= 1) || !(options.maxPending >= 0)) throw new Error('WorkQueue needs concurrency ≥ 1 and maxPending ≥ 0');
@@ -78,6 +96,7 @@ export class WorkQueue {
   /** Queues `item`; false (and nothing queued) when the queue is full or stopped. */
   offer(item: WorkItem): boolean {
     if (!this.accepting) return false;
+    this.lastArrival = performance.now();
     this.pending.push(item);
     this.schedulePump();
     return true;
@@ -105,19 +124,42 @@ export class WorkQueue {
     return { abandoned: left.length };
   }
 
-  private schedulePump(): void {
+  private schedulePump(delayMs = 0): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     // setImmediate, not a microtask: pending I/O (the next acknowledgements) is polled first.
-    setImmediate(() => this.pump());
+    if (delayMs <= 0) setImmediate(() => this.pump());
+    else setTimeout(() => this.pump(), delayMs);
+  }
+
+  /** How long the next start must wait for a pause in arrivals or the burst gap (0: it may start now). */
+  private burstDelay(now: number): number {
+    const burst = this.options.burst;
+    if (!burst || this.stopped) return 0;
+    const quietAt = this.lastArrival + burst.quietMs;
+    const gapAt = this.lastStart + burst.burstStartGapMs;
+    return now >= quietAt || now >= gapAt ? 0 : Math.ceil(Math.min(quietAt, gapAt) - now);
+  }
+
+  /** True while items keep arriving (see WorkQueueOptions.burst): then one item runs at a time. */
+  private inBurst(now: number): boolean {
+    const burst = this.options.burst;
+    return !!burst && !this.stopped && now < this.lastArrival + burst.quietMs;
   }
 
   /** Starts at most one item; schedules itself again for the next turn while there is more. */
   private pump(): void {
     this.pumpScheduled = false;
     if (this.running.size >= this.options.concurrency) return;
-    const item = this.pending.shift();
-    if (!item) return;
+    if (this.pending.length === 0) return;
+    const now = performance.now();
+    const delay = this.burstDelay(now);
+    if (delay > 0 || (this.running.size > 0 && this.inBurst(now))) {
+      this.schedulePump(Math.max(delay, this.options.burst?.quietMs ?? 0));
+      return;
+    }
+    const item = this.pending.shift()!;
+    this.lastStart = now;
     const done: Promise<void> = item
       .run()
       .catch((error: unknown) => this.options.onError?.(error))

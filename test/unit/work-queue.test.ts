@@ -97,4 +97,41 @@ describe('WorkQueue', () => {
     expect(await queue.stop(5000)).toEqual({ abandoned: 0 });
     expect(log).toEqual(['run a', 'done a', 'run b', 'done b']);
   });
+
+  it('during a burst of arrivals starts items only every burst gap, and all at once again when arrivals pause', async () => {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const queue = new WorkQueue({ concurrency: 4, maxPending: 1000, burst: { quietMs: 40, burstStartGapMs: 100 } });
+    const timed = (): WorkItem => ({
+      run: async () => {
+        starts.push(performance.now());
+        // The first ones outlast the burst gap: a second item may not start while one runs.
+        await new Promise((resolve) => setTimeout(resolve, starts.length <= 2 ? 150 : 1));
+        ends.push(performance.now());
+      },
+      abandon: async () => {},
+    });
+    const began = performance.now();
+    // A burst: an arrival every 5 ms for 350 ms (never 40 ms quiet).
+    for (let sent = 0; sent < 70; sent++) {
+      queue.offer(timed());
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const burstEnded = performance.now();
+    const inBurst = starts.filter((t) => t < burstEnded).length;
+    // One at once (nothing started before), then one when it ended (150 ms) and so on: a few in 350 ms, never 70.
+    expect(inBurst).toBeGreaterThanOrEqual(2);
+    expect(inBurst).toBeLessThanOrEqual(Math.ceil((burstEnded - began) / 100) + 1);
+    for (let i = 1; i < inBurst; i++) {
+      expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(95);
+      // One at a time during the burst: each starts after the previous one ended.
+      expect(starts[i]!).toBeGreaterThanOrEqual(ends[i - 1]!);
+    }
+    // Quiet now: the rest start one per turn (four at a time) once 40 ms have passed, long before 100 ms gaps would allow.
+    const deadline = Date.now() + 5000;
+    while (starts.length < 70 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(starts).toHaveLength(70);
+    expect(starts[69]! - burstEnded).toBeLessThan(1000);
+    await queue.stop(100);
+  });
 });

@@ -30,7 +30,7 @@ import { previewRequest } from '../../services/file-request.js';
 import { suggestDeviceList, suggestDevices, suggestVersions } from '../../services/suggestions.js';
 import type { Suggestion } from '../../services/suggestions.js';
 import { DeliveryDeduper } from '../delivery-deduper.js';
-import { WorkQueue, busyReply, stoppedReply } from '../work-queue.js';
+import { ACKNOWLEDGEMENTS_FIRST, WorkQueue, busyReply, stoppedReply } from '../work-queue.js';
 import { COMMAND_LIMITS, commandText, subcommandPath } from './commands.js';
 import {
   EDIT_FORM_PREFIX,
@@ -168,6 +168,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   const work = new WorkQueue({
     concurrency: COMMANDS_AT_ONCE,
     maxPending: options.maxPendingCommands ?? 10_000,
+    burst: ACKNOWLEDGEMENTS_FIRST,
     onError: (error) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'Discord command could not be answered after its deferral'),
   });
 

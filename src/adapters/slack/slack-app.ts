@@ -29,7 +29,7 @@ import {
 } from './request-modal.js';
 import type { ModalValues } from './request-modal.js';
 import { DeliveryDeduper, deliveryKey } from './dedupe.js';
-import { WorkQueue, busyReply, stoppedReply } from '../work-queue.js';
+import { ACKNOWLEDGEMENTS_FIRST, WorkQueue, busyReply, stoppedReply } from '../work-queue.js';
 
 const { App, HTTPReceiver, SocketModeReceiver, LogLevel } = bolt;
 
@@ -173,6 +173,9 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     logger,
     clientOptions,
     deferInitialization: true,
+    // No conversation store: the bot keeps no per-conversation state in Bolt, and the default store
+    // makes (and throws away) an Error for every request.
+    convoStore: false,
     ...(options.botIds ?? {}),
   });
   try {
@@ -191,6 +194,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   const work = new WorkQueue({
     concurrency: COMMAND_CONCURRENCY,
     maxPending: options.maxPendingCommands ?? 10_000,
+    burst: ACKNOWLEDGEMENTS_FIRST,
     onError: (error) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'Slack command failed after its acknowledgement'),
   });
   const adminActionsIn = (channel: string | undefined) => !!settings.opsChannel && channel === settings.opsChannel;
