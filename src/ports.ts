@@ -180,6 +180,8 @@ export interface RequestRepository {
   repeatedDevices(requestId: number): Promise<number[]>;
   byRef(ref: string): Promise<UpgradeRequest | null>;
   list(filter?: RequestFilter): Promise<UpgradeRequest[]>;
+  /** The requests `list` gives for the same filter, without their items and approvals. */
+  headers(filter?: RequestFilter): Promise<RequestHeader[]>;
   /** For each given device that has an open request (OPEN_REQUEST_STATUSES): deviceId → that request's ref. */
   openForDevices(deviceIds: readonly number[]): Promise<Map<number, string>>;
   /**

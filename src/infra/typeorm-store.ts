@@ -33,6 +33,8 @@ import type {
   RecordsRepository,
   ReleaseRepository,
   Repositories,
+  RequestFilter,
+  RequestHeader,
   RequestRepository,
   RunRepository,
   RunTally,
@@ -192,6 +194,25 @@ async function itemsOf(m: EntityManager, requestId: number, filter: ItemsFilter 
 /** An approval as the domain sees it; the fingerprint (a row per device) is the freshly parsed one, not a copy. */
 function approvalOf(e: ApprovalEntity): Approval {
   return { ...toApproval({ ...e, fingerprint: [] }), fingerprint: e.fingerprint ?? [] };
+}
+
+/** A request row as the domain sees it without its items and approvals. */
+function headerOf(row: UpgradeRequestEntity): RequestHeader {
+  const { items: _items, approvals: _approvals, ...header } = toRequest(row, [], []);
+  return header;
+}
+
+/** The request rows a RequestFilter selects, most recent first. */
+async function requestRows(m: EntityManager, filter: RequestFilter): Promise<UpgradeRequestEntity[]> {
+  if (filter.statuses && filter.statuses.length === 0) return [];
+  const qb = m.createQueryBuilder(UpgradeRequestEntity, 'r');
+  if (filter.customerId !== undefined) qb.andWhere('r.customerId = :customerId', { customerId: filter.customerId });
+  if (filter.statuses) qb.andWhere('r.status IN (:...statuses)', { statuses: [...filter.statuses] });
+  return qb
+    .orderBy('r.createdAt', 'DESC')
+    .addOrderBy('r.id', 'DESC')
+    .limit(filter.limit ?? 50)
+    .getMany();
 }
 
 async function requestById(m: EntityManager, id: number): Promise<UpgradeRequest | null> {
@@ -398,9 +419,7 @@ export function repositoriesFor(m: EntityManager): Repositories {
     async header(id, options = {}) {
       const lock = options.lock && m.connection.options.type === 'postgres';
       const row = await m.findOne(UpgradeRequestEntity, { where: { id }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
-      if (!row) return null;
-      const { items: _items, approvals: _approvals, ...header } = toRequest(row, [], []);
-      return header;
+      return row ? headerOf(row) : null;
     },
     async items(requestId, filter = {}) {
       return itemsOf(m, requestId, filter);
@@ -446,16 +465,10 @@ export function repositoriesFor(m: EntityManager): Repositories {
       return row ? requestById(m, row.id) : null;
     },
     async list(filter = {}) {
-      if (filter.statuses && filter.statuses.length === 0) return [];
-      const qb = m.createQueryBuilder(UpgradeRequestEntity, 'r');
-      if (filter.customerId !== undefined) qb.andWhere('r.customerId = :customerId', { customerId: filter.customerId });
-      if (filter.statuses) qb.andWhere('r.status IN (:...statuses)', { statuses: [...filter.statuses] });
-      const rows = await qb
-        .orderBy('r.createdAt', 'DESC')
-        .addOrderBy('r.id', 'DESC')
-        .limit(filter.limit ?? 50)
-        .getMany();
-      return hydrateRequests(m, rows);
+      return hydrateRequests(m, await requestRows(m, filter));
+    },
+    async headers(filter = {}) {
+      return (await requestRows(m, filter)).map(headerOf);
     },
     async openForDevices(deviceIds) {
       const open = new Map<number, string>();

@@ -40,6 +40,7 @@ import type {
   RecordsRepository,
   ReleaseRepository,
   Repositories,
+  RequestFilter,
   RequestRepository,
   RunRepository,
   RunTally,
@@ -291,6 +292,15 @@ export class MemoryStore implements Store {
     return own.map((i) => ({ ...copy(i), run: copy(runByItem.get(i.id) ?? null) }));
   }
 
+  /** The request rows a filter selects, most recent first (as the database stores order them). */
+  private requestRows(filter: RequestFilter): RequestRow[] {
+    return [...this.t.requests.values()]
+      .filter((r) => filter.customerId === undefined || r.customerId === filter.customerId)
+      .filter((r) => !filter.statuses || filter.statuses.includes(r.status))
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id)
+      .slice(0, filter.limit ?? 50);
+  }
+
   private hydrate(row: RequestRow): UpgradeRequest {
     const items = this.hydrateItems(row.id);
     const approvals = [...this.t.approvals.values()].filter((a) => a.requestId === row.id).sort((a, b) => a.id - b.id);
@@ -450,13 +460,8 @@ export class MemoryStore implements Store {
         const row = id === null ? undefined : this.t.requests.get(id);
         return row ? this.hydrate(row) : null;
       },
-      list: async (filter = {}) =>
-        [...this.t.requests.values()]
-          .filter((r) => filter.customerId === undefined || r.customerId === filter.customerId)
-          .filter((r) => !filter.statuses || filter.statuses.includes(r.status))
-          .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id)
-          .slice(0, filter.limit ?? 50)
-          .map((r) => this.hydrate(r)),
+      list: async (filter = {}) => this.requestRows(filter).map((r) => this.hydrate(r)),
+      headers: async (filter = {}) => copy(this.requestRows(filter)),
       openForDevices: async (deviceIds) => {
         const wanted = new Set(deviceIds);
         const open = new Map<number, string>();

@@ -874,6 +874,17 @@ export function storeContract(name: string, open: () => Promise<Store>, close: (
         expect(order).toEqual(['first released', 'first committed', 'second read cancelled']);
       });
 
+      it('lists request headers as list lists the requests, without items and approvals', async () => {
+        const first = await store.requests.create(draft(s));
+        const second = await store.requests.create(draft(s, { status: 'scheduled' }));
+        for (const filter of [{}, { statuses: ['scheduled' as const] }, { customerId: s.acme, limit: 1 }, { statuses: [] }]) {
+          const whole = await store.requests.list(filter);
+          expect(await store.requests.headers(filter)).toEqual(whole.map(({ items: _items, approvals: _approvals, ...header }) => header));
+        }
+        expect((await store.requests.headers({ statuses: ['scheduled'] })).map((h) => h.id)).toEqual([second.id]);
+        expect((await store.requests.headers()).map((h) => h.id)).toEqual([second.id, first.id]);
+      });
+
       it('reads the items of a request larger than one page completely and in order', async () => {
         const many = Array.from({ length: 2300 }, (_, i) => ({
           deviceId: [s.edge01, s.edge02, s.edge03][i % 3]!,

@@ -166,18 +166,14 @@ export class AgendaScheduler implements Scheduler {
    */
   async syncRequest(requestId: number): Promise<void> {
     const request = await this.store.requests.header(requestId);
-    if (!request) return;
-    await this.syncWith(request, {
-      activeRuns: async () => runsOf(await this.store.requests.items(requestId, { active: true })),
-      whole: () => this.store.requests.byId(requestId),
-    });
+    if (request) await this.syncHeader(request);
   }
 
-  /** Brings the jobs of one loaded request in line with it. */
-  async sync(request: UpgradeRequest): Promise<void> {
+  /** Brings the jobs of a request, read without its items, in line with it (see syncRequest). */
+  private async syncHeader(request: RequestHeader): Promise<void> {
     await this.syncWith(request, {
-      activeRuns: async () => runsOf(request.items.filter((i) => i.run !== null && i.run.state !== 'done')),
-      whole: async () => request,
+      activeRuns: async () => runsOf(await this.store.requests.items(request.id, { active: true })),
+      whole: () => this.store.requests.byId(request.id),
     });
   }
 
@@ -230,12 +226,13 @@ export class AgendaScheduler implements Scheduler {
 
   /** Syncs every request that may need jobs: scheduled, in progress, recently completed. */
   async sweep(): Promise<number> {
-    const open = await this.store.requests.list({ statuses: ['scheduled', 'in_progress'], limit: 10_000 });
-    const done = await this.store.requests.list({ statuses: ['completed', 'completed_with_issues'], limit: 200 });
+    // Headers only: a bulk request under way is not read whole every minute (see syncRequest).
+    const open = await this.store.requests.headers({ statuses: ['scheduled', 'in_progress'], limit: 10_000 });
+    const done = await this.store.requests.headers({ statuses: ['completed', 'completed_with_issues'], limit: 200 });
     let count = 0;
     for (const request of [...open, ...done]) {
       try {
-        await this.sync(request);
+        await this.syncHeader(request);
         count++;
       } catch (error) {
         this.log.error({ err: error, ref: request.ref }, 'queue sweep could not sync a request');
