@@ -17,7 +17,7 @@ import type { RunEventName } from '../domain/run-machine.js';
 import { planRuns } from '../domain/run-plan.js';
 import type { PostCheck, RequestItem, RequestStatus, Run, RunState, UpgradeRequest } from '../domain/types.js';
 import { StaleRunError } from '../ports.js';
-import type { Clock, Repositories, RequestHeader } from '../ports.js';
+import type { Clock, Repositories, RequestHeader, RunTally } from '../ports.js';
 import { notify } from './notify.js';
 import { downtimeReply, loadProgress, updateProgress } from './progress-notice.js';
 import { devicesById, loadView } from './request-view.js';
@@ -290,8 +290,33 @@ function refreshesProgress(
   return true;
 }
 
+/**
+ * Finishes request `requestId` if it is in progress with every run done, and says whether it did.
+ * The end of the last run and the finish happen in one transaction, so this only repairs what an
+ * earlier version could leave behind (on PostgreSQL, two runs of a request ending at once in two
+ * processes could each take the other for unfinished); the queue's sweep calls it.
+ */
+export async function finishIfAllDone(deps: Pick<Deps, 'clock' | 'settings' | 'store'>, requestId: number): Promise<boolean> {
+  const allDone = (tally: RunTally) => tally.items > 0 && (tally.states.done ?? 0) === tally.items;
+  // Counted first without a transaction: most requests in progress have runs under way.
+  if (!allDone(await deps.store.requests.runTally(requestId))) return false;
+  return deps.store.transaction(async (tx) => {
+    const header = await tx.requests.header(requestId, { lock: true });
+    if (!header || header.status !== 'in_progress' || !allDone(await tx.requests.runTally(requestId))) return false;
+    const ctx = runTxContext(deps);
+    const finished = await finishRequest(tx, ctx, header, { actor: 'system', invocationId: null });
+    await updateProgress(tx, await loadProgress(tx, finished), ctx.clock.now(), ctx.routes);
+    return true;
+  });
+}
+
 /** Moves a request whose runs are all done to its final status and sends what follows [003]; once per request, so it may read every item. */
-async function finishRequest(tx: Repositories, ctx: RunTxContext, header: RequestHeader, change: RunChange): Promise<UpgradeRequest> {
+async function finishRequest(
+  tx: Repositories,
+  ctx: RunTxContext,
+  header: RequestHeader,
+  change: Pick<RunChange, 'actor' | 'invocationId'>,
+): Promise<UpgradeRequest> {
   const now = ctx.clock.now();
   const request = await tx.requests.byId(header.id);
   if (!request) throw new Error(`request ${header.ref} vanished while it was being finished`);

@@ -19,7 +19,7 @@ import type { SimulatedDevice } from '../../src/infra/executors/simulated-device
 import { HttpStatusChecker } from '../../src/infra/status-check.js';
 import { openApp } from '../../src/main.js';
 import type { App } from '../../src/main.js';
-import { PROGRESS_INTERVAL_MS } from '../../src/services/advance-run.js';
+import { PROGRESS_INTERVAL_MS, finishIfAllDone } from '../../src/services/advance-run.js';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/services/engine.js';
 import type { EngineDeps } from '../../src/services/engine.js';
 import { importRecordsFiles } from '../../src/services/import-records.js';
@@ -167,4 +167,38 @@ describe('progress of a bulk run', () => {
     for (const [destination, row] of after) expect(row.revision).toBe(before.get(destination)!.revision + 1);
     expect(after.get('ops')!.text).toContain('(retried)');
   });
+
+  it('finishes, once, a request left in progress with every run done (the repair the queue sweep runs)', async () => {
+    const b = await startedBulk('stalled');
+    while (await stepFirstActive(b)) {
+      // every step of every run
+    }
+    const store = b.app.deps.store;
+    expect((await store.requests.header(b.requestId))?.status).toBe('completed');
+    const finishedRows = async () =>
+      (await store.outbox.forRequest(b.requestId)).filter((m) => m.kind === 'completed' || m.dedupeKey.includes(':downtime:end:')).map((m) => m.dedupeKey).sort();
+    const notices = await finishedRows();
+    expect(notices.length).toBeGreaterThan(0);
+    // As an earlier version could leave it: every run done, the request still in progress, nothing of the finish stored.
+    await b.app.dataSource.query(`UPDATE upgrade_requests SET status = 'in_progress' WHERE id = ?`, [b.requestId]);
+    await b.app.dataSource.query(`DELETE FROM outbox_messages WHERE "requestId" = ? AND (kind = 'completed' OR "dedupeKey" LIKE '%:downtime:end:%')`, [b.requestId]);
+    expect(await finishRequestLeft(b)).toBe(true);
+    expect((await store.requests.header(b.requestId))?.status).toBe('completed');
+    expect(await finishedRows()).toEqual(notices);
+    for (const row of (await progress(b)).values()) expect(row.text).toMatch(/Status: +completed\n/);
+    // Again: nothing to do, nothing stored twice.
+    expect(await finishRequestLeft(b)).toBe(false);
+    expect(await finishedRows()).toEqual(notices);
+  });
+
+  it('leaves a request with runs under way to its runs', async () => {
+    const b = await startedBulk('underway');
+    expect(await stepFirstActive(b)).toBe(true);
+    expect(await finishRequestLeft(b)).toBe(false);
+    expect((await b.app.deps.store.requests.header(b.requestId))?.status).toBe('in_progress');
+  });
 });
+
+function finishRequestLeft(b: Bulk): Promise<boolean> {
+  return finishIfAllDone(b.app.deps, b.requestId);
+}

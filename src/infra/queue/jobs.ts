@@ -6,6 +6,7 @@
 import type { Agenda, Job } from 'agenda';
 import type { Logger } from '../../core/command.js';
 import type { EngineDeps } from '../../services/engine.js';
+import { finishIfAllDone } from '../../services/advance-run.js';
 import { performRunStep } from '../../services/perform-run-step.js';
 import { sendDowntimeNotice } from '../../services/send-downtime-notice.js';
 import { sendRatingPrompt } from '../../services/send-rating-prompt.js';
@@ -87,5 +88,11 @@ export function defineJobs(
 
   agenda.define(JOBS.sweep, async () => {
     await scheduler.sweep();
+    for (const request of await deps.store.requests.headers({ statuses: ['in_progress'], limit: 10_000 })) {
+      if (!(await finishIfAllDone(deps, request.id))) continue;
+      log.warn({ ref: request.ref }, 'request was left in progress with every run done; finished now');
+      await scheduler.syncRequest(request.id);
+      scheduler.kickOutbox();
+    }
   });
 }
