@@ -14,6 +14,7 @@ import { planningItems } from '../../src/services/advance-run.js';
 import { devicesById } from '../../src/services/request-view.js';
 import { runsFor } from '../fuzz/fuzz-config.js';
 import { MemoryStore } from '../fakes/memory-store.js';
+import { sampleRecords } from './store-contract.js';
 
 type RunSpec = { kind: 'none' } | { kind: 'active'; state: RunState; busy: boolean } | { kind: 'done'; outcome: RunOutcome };
 
@@ -32,24 +33,10 @@ const scenario = fc.record({
   concurrency: fc.integer({ min: 1, max: 4 }),
 });
 
+/** The store contract's records (Acme Corp, Jane its representative) with these devices instead of its own. */
 function records(devices: Array<{ group: string | null; primary: boolean }>): RecordsBatch {
   return {
-    customers: [
-      {
-        name: 'Acme Corp',
-        email: 'it@acme.example',
-        phone: '+1 555 0100',
-        timezone: 'UTC',
-        lowTraffic: null,
-        partner: null,
-        slackChannel: null,
-        discordChannel: null,
-        notifyEmails: [],
-      },
-    ],
-    people: [
-      { name: 'Jane Doe', email: 'jane@acme.example', phone: null, customer: 'Acme Corp', roles: ['authorized_representative'], slackUserId: null, discordUserId: null, partner: null },
-    ],
+    ...sampleRecords(),
     devices: devices.map((d, i) => ({
       name: `d${i}`,
       customer: 'Acme Corp',
@@ -64,8 +51,6 @@ function records(devices: Array<{ group: string | null; primary: boolean }>): Re
       databasePrimary: d.primary,
       statusUrl: null,
     })),
-    releases: [],
-    windows: [],
   };
 }
 

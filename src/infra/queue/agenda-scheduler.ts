@@ -13,7 +13,7 @@ import type { Agenda, Job } from 'agenda';
 import type { Clock, RequestHeader, Scheduler, Store } from '../../ports.js';
 import type { Logger } from '../../core/command.js';
 import { RATING_DELAY_HOURS, earnsRating } from '../../services/send-rating-prompt.js';
-import type { RequestItem, RequestStatus, Run, UpgradeRequest } from '../../domain/types.js';
+import type { RequestItem, RequestStatus, Run } from '../../domain/types.js';
 
 /** The runs of these items (items without one left out). */
 function runsOf(items: readonly RequestItem[]): Run[] {
@@ -171,16 +171,6 @@ export class AgendaScheduler implements Scheduler {
 
   /** Brings the jobs of a request, read without its items, in line with it (see syncRequest). */
   private async syncHeader(request: RequestHeader): Promise<void> {
-    await this.syncWith(request, {
-      activeRuns: async () => runsOf(await this.store.requests.items(request.id, { active: true })),
-      whole: () => this.store.requests.byId(request.id),
-    });
-  }
-
-  private async syncWith(
-    request: RequestHeader,
-    load: { activeRuns: () => Promise<Run[]>; whole: () => Promise<UpgradeRequest | null> },
-  ): Promise<void> {
     const now = this.clock.now();
     const requestId = request.id;
     if (request.status === 'scheduled' && request.schedule.at) {
@@ -204,7 +194,7 @@ export class AgendaScheduler implements Scheduler {
     // Not scheduled (any more): nothing may start it or announce it.
     await this.removeStale(JOBS.start, requestId, () => false);
     await this.removeStale(JOBS.notice, requestId, () => false);
-    const active = request.status === 'in_progress' ? await load.activeRuns() : [];
+    const active = request.status === 'in_progress' ? runsOf(await this.store.requests.items(requestId, { active: true })) : [];
     if (this.options.automaticRuns) {
       for (const run of active) {
         if (run.state !== 'done' && run.condition === 'ok') await this.scheduleStep(requestId, run, now);
@@ -212,7 +202,7 @@ export class AgendaScheduler implements Scheduler {
     }
     if (RAN.has(request.status)) await this.pruneSteps(requestId, new Set(active.map((r) => r.id)));
     if (request.status !== 'completed' && request.status !== 'completed_with_issues') return;
-    const whole = await load.whole();
+    const whole = await this.store.requests.byId(requestId);
     if (whole && earnsRating(whole)) {
       const finishedAt = Math.max(...whole.items.map((i) => i.run?.finishedAt?.getTime() ?? 0));
       await this.ensure(
